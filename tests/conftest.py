@@ -1,0 +1,59 @@
+"""Shared fixtures: the offline reference data in ../shared/reference and a predictor built on it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = REPO.parent / "shared" / "reference"
+REFERENCE_WEIGHTS = REFERENCE_DIR / "midas_small_random.pt"
+
+
+def _require_reference() -> Path:
+    if not (REFERENCE_DIR / "golden.npz").is_file() or not REFERENCE_WEIGHTS.is_file():
+        pytest.skip(f"reference data not found at {REFERENCE_DIR}: golden tests need ../shared/reference")
+    return REFERENCE_DIR
+
+
+@pytest.fixture(scope="session")
+def reference_weights() -> Path:
+    _require_reference()
+    return REFERENCE_WEIGHTS
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict:
+    return json.loads((_require_reference() / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def golden() -> dict[str, np.ndarray]:
+    with np.load(_require_reference() / "golden.npz") as data:
+        return {k: data[k] for k in data.files}
+
+
+@pytest.fixture(scope="session")
+def predictor(reference_weights):
+    from core.predictor import load_predictor
+
+    return load_predictor(weights=reference_weights)
+
+
+def golden_case_names() -> list[str]:
+    """Case names for parametrisation, read without failing when the reference is absent."""
+    path = REFERENCE_DIR / "manifest.json"
+    if not path.is_file():
+        return ["reference-missing"]
+    return [c["name"] for c in json.loads(path.read_text())["cases"]]
+
+
+def assert_close_to_max(actual: np.ndarray, expected: np.ndarray, rel: float = 1e-3) -> float:
+    """Assert ``max|actual - expected| <= rel * max(expected)`` and return the relative error."""
+    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
+    assert np.isfinite(actual).all()
+    err = float(np.abs(actual.astype(np.float64) - expected).max() / np.abs(expected).max())
+    assert err <= rel, f"max error {err:.2e} of the maximum exceeds {rel:.0e}"
+    return err
