@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.cli import main
+from tests.conftest import REPO, assert_close_to_max, golden_case_names
+from tests.corpus import hostile_corpus
+
+
+@pytest.fixture(scope="module")
+def golden_dir(golden, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("golden_images")
+    for case in golden_case_names():
+        Image.fromarray(golden[f"{case}_image"]).save(folder / f"{case}.png")
+    return folder
+
+
+def _run(argv, capsys):
+    code = main([str(a) for a in argv])
+    return code, capsys.readouterr().err
+
+
+def test_cli_reproduces_official_output_for_every_golden_case(golden_dir, golden, reference_weights, tmp_path, capsys):
+    code, err = _run(["predict", golden_dir, "--out", tmp_path, "--weights", reference_weights], capsys)
+    assert code == 0, err
+    for case in golden_case_names():
+        depth = np.load(tmp_path / f"{case}.npy", allow_pickle=False)
+        assert depth.dtype == np.float32
+        assert_close_to_max(depth, golden[f"{case}_full"])
+        heat = cv2.imread(str(tmp_path / f"{case}_depth.png"), cv2.IMREAD_UNCHANGED)
+        d16 = cv2.imread(str(tmp_path / f"{case}_depth16.png"), cv2.IMREAD_UNCHANGED)
+        assert heat.shape == (*depth.shape, 3) and heat.dtype == np.uint8
+        assert d16.shape == depth.shape and d16.dtype == np.uint16
+        # near = bright in the 16-bit map: the largest prediction is white, the smallest black
+        assert d16.flat[depth.argmax()] == 65535 and d16.flat[depth.argmin()] == 0
+    assert f"done: {len(golden_case_names())} of {len(golden_case_names())}" in err
+    assert "[1/7]" in err  # batch progress
+
+
+def test_bad_inputs_are_reported_and_good_ones_still_written(golden_dir, reference_weights, tmp_path, capsys):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
+    good = golden_dir / "case0_640x480.png"
+    out = tmp_path / "out"
+    code, err = _run(["predict", bad, good, tmp_path / "missing.png", "--out", out, "--weights", reference_weights],
+                     capsys)
+    assert code == 1
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 2
+    assert "broken.jpg" in error_lines[0] and "missing.png" in error_lines[1]
+    assert (out / "case0_640x480.npy").is_file() and not (out / "broken.npy").exists()
+    assert "done: 1 of 3" in err
+
+
+def test_hostile_corpus_through_the_cli(reference_weights, tmp_path, capsys):
+    items = [item for item in hostile_corpus() if item.max_pixels is None]
+    paths = []
+    for i, item in enumerate(items):
+        path = tmp_path / "in" / f"{i:03d}_{item.name.replace('/', '_').replace(' ', '_')}.png"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(item.data)
+        paths.append(path)
+    code, err = _run(["predict", *paths, "--out", tmp_path / "out", "--weights", reference_weights], capsys)
+    expected_failures = [p for p, item in zip(paths, items) if item.expect_error]
+    assert code == (1 if expected_failures else 0)
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == len(expected_failures)  # one line per bad file, no tracebacks
+    assert "Traceback" not in err
+    for path, item in zip(paths, items):
+        written = (tmp_path / "out" / f"{path.stem}.npy").is_file()
+        assert written == (item.expect_error is None), item.name
+        if written:
+            depth = np.load(tmp_path / "out" / f"{path.stem}.npy")
+            assert depth.shape == item.shape and np.isfinite(depth).all()
+
+
+def test_duplicate_stems_do_not_overwrite(golden_dir, reference_weights, tmp_path, capsys):
+    other = tmp_path / "b"
+    other.mkdir()
+    (other / "case0_640x480.png").write_bytes((golden_dir / "case6_300x300.png").read_bytes())
+    code, _ = _run(["predict", golden_dir / "case0_640x480.png", other / "case0_640x480.png",
+                    "--out", tmp_path / "out", "--weights", reference_weights], capsys)
+    assert code == 0
+    assert np.load(tmp_path / "out" / "case0_640x480.npy").shape == (480, 640)
+    assert np.load(tmp_path / "out" / "case0_640x480_2.npy").shape == (300, 300)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["predict"], ["predict", "x.png"], ["predict", "x.png", "--out", "o", "--size", "300"],
+     ["predict", "x.png", "--out", "o", "--colormap", "rainbowish"], ["frobnicate"]],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_empty_folder_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("no images here")
+    code, err = _run(["predict", tmp_path, "--out", tmp_path / "out"], capsys)
+    assert code == 2 and "contains no images" in err
+
+
+def test_missing_weights_path_fails_with_exit_1(golden_dir, tmp_path, capsys):
+    code, err = _run(["predict", golden_dir / "case0_640x480.png", "--out", tmp_path / "o",
+                      "--weights", tmp_path / "nope.pt"], capsys)
+    assert code == 1
+    assert "nope.pt" in err and "Traceback" not in err
+
+
+def test_python_dash_m_core_info_prints_hash(reference_weights):
+    env = {**os.environ, "MIDAS_WEIGHTS": str(reference_weights)}
+    result = subprocess.run([sys.executable, "-m", "core", "info"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    from core.weights import sha256_file
+
+    assert sha256_file(reference_weights) in result.stdout
+    assert "found via env" in result.stdout
