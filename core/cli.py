@@ -135,6 +135,7 @@ def _info(args: argparse.Namespace) -> int:
     print(f"weights: {info.weights_path} (found via {info.weights_source})")
     print(f"sha256:  {info.sha256}")
     print(f"backend: {info.backend}, torch {torch.__version__}, {info.threads} threads")
+    print(f"backend note: {info.backend_note}")
     print(f"network size: {info.size}")
     return 0
 

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import torch
 
 from core.predictor import load_predictor
+from core.transforms import upsample
 from tests.conftest import assert_close_to_max, golden_case_names
 
 
@@ -57,3 +60,76 @@ def test_threads_give_the_serial_results(predictor, golden):
 def test_unknown_backend_is_refused(reference_weights, backend):
     with pytest.raises(ValueError, match="backend"):
         load_predictor(weights=reference_weights, backend=backend)
+
+
+def test_full_resolution_map_can_wait_until_it_is_needed(predictor, golden):
+    image = golden["case5_1280x720_image"]
+    lazy = predictor.run(image, upsample=False)
+    assert set(lazy.seconds) == {"preprocess", "inference"} and lazy.image_size == (720, 1280)
+    small = lazy.depth_at(360, 640)  # a display size, straight from the raw output
+    assert small.shape == (360, 640) and "upsample" not in lazy.seconds
+    depth = lazy.depth
+    assert "upsample" in lazy.seconds and lazy.depth is depth  # computed once, then kept
+    assert lazy.depth_at(720, 1280) is depth
+    np.testing.assert_array_equal(depth, predictor.predict(image))
+    assert_close_to_max(depth, golden["case5_1280x720_full"])
+    # the display map is the official bicubic upsample of the raw output, to the display size
+    assert_close_to_max(small, upsample(torch.from_numpy(lazy.net_output), 360, 640))
+
+
+def test_prediction_pickles_for_the_streamlit_cache(predictor, golden):
+    import pickle
+
+    image = golden["case0_640x480_image"]
+    for result in (predictor.run(image, upsample=False), predictor.run(image)):
+        copy = pickle.loads(pickle.dumps(result))
+        np.testing.assert_array_equal(copy.net_output, result.net_output)
+        np.testing.assert_array_equal(copy.depth, result.depth)
+
+
+def test_torch_backend_says_what_runs(predictor):
+    assert predictor.info.backend == "torch"
+    assert predictor.info.backend_note.startswith("torch ") and "channels-last" in predictor.info.backend_note
+
+
+def test_network_output_takes_tensors_and_arrays(predictor, golden):
+    x = golden["case0_640x480_input"][None]
+    from_array = predictor.network_output(x)
+    from_tensor = predictor.network_output(torch.from_numpy(x))
+    assert isinstance(from_array, torch.Tensor) and tuple(from_array.shape) == (192, 256)
+    np.testing.assert_array_equal(from_array.numpy(), from_tensor.numpy())
+    assert_close_to_max(from_array.numpy(), golden["case0_640x480_net"])
+    with pytest.raises(ValueError, match="1x3xhxw"):
+        predictor.network_output(x[0])
+
+
+def test_concurrent_callers_queue_behind_the_gate(reference_weights, golden):
+    from core.concurrency import InferenceGate
+
+    base = load_predictor(weights=reference_weights)
+    p = type(base)(base._network, base.info, gate=InferenceGate(1, timeout=60))
+    image = golden["case0_640x480_image"]
+    expected = p.predict(image)
+    queued: list[int] = []
+    peak = 0
+    real_network = p._network
+
+    def watched(x):
+        nonlocal peak
+        peak = max(peak, p.gate.running)
+        return real_network(x)
+
+    p._network = watched
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outs = list(pool.map(lambda _: p.run(image, on_queued=queued.append).depth, range(3)))
+    assert peak == 1  # never more than K=1 inference at once
+    assert queued and all(n >= 1 for n in queued)  # the others were told they were queued
+    for out in outs:
+        np.testing.assert_array_equal(out, expected)
+
+
+def test_predictors_in_one_process_share_one_gate(reference_weights):
+    a = load_predictor(weights=reference_weights)
+    b = load_predictor(weights=reference_weights, size=320)
+    assert a.gate is b.gate  # torch threads are process-wide, so is the admission limit
+    assert a.gate.slots * a.info.threads <= max(os.cpu_count() or 1, a.info.threads)

@@ -1,0 +1,176 @@
+"""The fast (OpenVINO) backend: parity with torch and the golden data, caching, fallback, threads.
+
+One conversion is shared by the whole session (tmp dir ``midas_fast_cache`` under pytest's
+base temp, also used by tests/test_bench.py); the invalidation test converts a second model.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core import openvino_backend
+from core.openvino_backend import (
+    MAX_COMPILED_SHAPES,
+    FastBackendError,
+    FastBackendUnavailableError,
+    OpenVinoModel,
+    load_openvino_model,
+)
+from core.predictor import load_predictor
+from core.weights import read_checkpoint, sha256_file
+from tests.conftest import assert_close_to_max, golden_case_names
+
+pytest.importorskip("openvino")
+
+
+def shared_fast_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's fast-backend cache: whichever test module runs first converts into it."""
+    return tmp_path_factory.getbasetemp() / "midas_fast_cache"
+
+
+@pytest.fixture(scope="module")
+def fast_cache(tmp_path_factory) -> Path:
+    return shared_fast_cache(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def statuses() -> list[str]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def fast(reference_weights, fast_cache, statuses):
+    return load_predictor(weights=reference_weights, backend="fast", cache_dir=fast_cache, status=statuses.append)
+
+
+@pytest.fixture(scope="module")
+def torch_predictor(reference_weights):
+    return load_predictor(weights=reference_weights, backend="torch")
+
+
+@pytest.mark.parametrize("case", golden_case_names())
+def test_fast_matches_golden_and_torch(fast, torch_predictor, golden, case):
+    image = golden[f"{case}_image"]
+    result = fast.run(image)
+    np.testing.assert_array_equal(result.net_input[0], golden[f"{case}_input"])  # same preprocess, bit for bit
+    assert result.net_output.dtype == np.float32 and result.depth.dtype == np.float32
+    assert_close_to_max(result.net_output, golden[f"{case}_net"])
+    assert_close_to_max(result.depth, golden[f"{case}_full"])
+    assert_close_to_max(result.net_output, torch_predictor.run(image).net_output)
+
+
+def test_info_reports_the_fast_backend(fast, reference_weights):
+    info = fast.info
+    assert info.backend == "fast" and info.weights_path == reference_weights
+    assert info.backend_note.startswith("OpenVINO ") and "self-check" in info.backend_note
+
+
+def test_first_load_converts_with_progress_then_the_cache_is_reused(fast, reference_weights, fast_cache, statuses, golden):
+    entries = [p for p in fast_cache.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(entries) == 1 and entries[0].name.startswith(fast.info.sha256[:16])
+    if statuses:  # this module converted (tests/test_bench.py may have run first)
+        assert any("converting MiDaS small to OpenVINO" in s for s in statuses)
+    again: list[str] = []
+    second = load_predictor(weights=reference_weights, backend="auto", cache_dir=fast_cache, status=again.append)
+    assert again == []  # nothing converted, nothing rebuilt
+    assert second.info.backend == "fast" and "chosen by auto" in second.info.backend_note
+    image = golden["case0_640x480_image"]
+    np.testing.assert_array_equal(second.predict(image), fast.predict(image))
+
+
+def test_threads_give_the_serial_results(fast, golden):
+    images = [golden[f"{name}_image"] for name in golden_case_names()[:3]]
+    serial = [fast.predict(img) for img in images]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(lambda i=i: [fast.predict(images[(i + k) % 3]) for k in range(3)]) for i in range(3)]
+        results = [f.result() for f in futures]
+    for i, outputs in enumerate(results):
+        for k, depth in enumerate(outputs):
+            np.testing.assert_array_equal(depth, serial[(i + k) % 3])
+
+
+def test_compiled_shapes_stay_bounded_and_correct(reference_weights, fast_cache, golden):
+    model = load_openvino_model(reference_weights, sha256_file(reference_weights), cache_dir=fast_cache)
+    net_inputs = {}
+    for name in golden_case_names():
+        net_inputs[name] = golden[f"{name}_input"][None]
+        model(net_inputs[name])
+    assert len({x.shape for x in net_inputs.values()}) > MAX_COMPILED_SHAPES  # eviction happened
+    assert len(model.compiled_shapes) == MAX_COMPILED_SHAPES
+    first = golden_case_names()[0]  # evicted by now, compiled again
+    assert_close_to_max(model(net_inputs[first]), golden[f"{first}_net"])
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 100, 64), (3, 256, 256), (1, 1, 64, 64), (2, 3, 64, 64)])
+def test_model_refuses_bad_inputs(reference_weights, fast_cache, shape):
+    model = load_openvino_model(reference_weights, sha256_file(reference_weights), cache_dir=fast_cache)
+    with pytest.raises(ValueError, match="1x3xhxw|multiples of 32"):
+        model(np.zeros(shape, np.float32))
+
+
+def test_missing_runtime_falls_back_or_raises(reference_weights, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "openvino", None)  # `import openvino` now raises ImportError
+    auto = load_predictor(weights=reference_weights, backend="auto", cache_dir=tmp_path)
+    assert auto.info.backend == "torch"
+    assert "auto chose torch" in auto.info.backend_note and "pip install" in auto.info.backend_note
+    with pytest.raises(FastBackendUnavailableError, match="pip install 'openvino"):
+        load_predictor(weights=reference_weights, backend="fast", cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing was written
+
+
+def test_failed_self_check_falls_back_or_raises(reference_weights, fast, fast_cache, monkeypatch, golden):
+    real_call = OpenVinoModel.__call__
+    monkeypatch.setattr(OpenVinoModel, "__call__", lambda self, x: real_call(self, x) * np.float32(1.01))
+    auto = load_predictor(weights=reference_weights, backend="auto", cache_dir=fast_cache)
+    assert auto.info.backend == "torch"
+    assert re.search(r"self-check: .* differs from torch by (9\.[89]\d?e-03|1\.0\d?e-02) of the maximum", auto.info.backend_note)
+    assert_close_to_max(auto.predict(golden["case0_640x480_image"]), golden["case0_640x480_full"])
+    with pytest.raises(FastBackendError, match="self-check"):
+        load_predictor(weights=reference_weights, backend="fast", cache_dir=fast_cache)
+
+
+def test_damaged_entry_is_rebuilt(reference_weights, fast, fast_cache, tmp_path, monkeypatch, golden):
+    # a copy of the session's entry, then its self-check file is destroyed
+    cache = tmp_path / "cache"
+    shutil.copytree(fast_cache, cache, ignore=shutil.ignore_patterns(".*"))
+    (entry,) = [p for p in cache.iterdir() if p.is_dir()]
+    (entry / "selfcheck.npz").write_bytes(b"not a zip file")
+    conversions = []
+
+    def fake_convert(weights_path, tmp_dir, sha256, size, ov):  # the real conversion, from the session's copy
+        conversions.append(sha256)
+        for f in next(p for p in fast_cache.iterdir() if p.name == entry.name).iterdir():
+            shutil.copy(f, tmp_dir / f.name)
+
+    monkeypatch.setattr(openvino_backend, "_convert", fake_convert)
+    said: list[str] = []
+    p = load_predictor(weights=reference_weights, backend="fast", cache_dir=cache, status=said.append)
+    assert conversions == [p.info.sha256]
+    assert any("damaged" in s and "rebuilding" in s for s in said)
+    assert_close_to_max(p.run(golden["case0_640x480_image"]).net_output, golden["case0_640x480_net"])
+
+
+def test_changed_weights_get_a_new_entry_and_new_outputs(reference_weights, fast, fast_cache, tmp_path, golden):
+    state = read_checkpoint(reference_weights)
+    state["scratch.output_conv.4.bias"] = state["scratch.output_conv.4.bias"] + 1.0  # shifts every output
+    changed = tmp_path / "perturbed.pt"
+    torch.save(state, changed)
+    said: list[str] = []
+    other = load_predictor(weights=changed, backend="fast", cache_dir=fast_cache, status=said.append)
+    assert other.info.sha256 != fast.info.sha256
+    assert any("converting" in s for s in said)
+    entries = sorted(p.name for p in fast_cache.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert len(entries) == 2 and any(e.startswith(other.info.sha256[:16]) for e in entries)
+
+    image = golden["case0_640x480_image"]
+    new, old = other.run(image).net_output, fast.run(image).net_output
+    assert np.abs(new - old).max() > 0.5  # the +1 bias shows through the final ReLU
+    expected = load_predictor(weights=changed, backend="torch").run(image).net_output
+    assert_close_to_max(new, expected)
