@@ -1,0 +1,130 @@
+"""Depth Explorer: the photo, its heatmap, an overlay, a pixel probe, a histogram, stats, downloads."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from core.colormaps import colorize
+from core.display import blend, pixel_probe
+from core.exports import npy_bytes, ply_bytes, png16_bytes, png_bytes, side_by_side
+from ui.charts import AXIS_LABEL, histogram_figure, probe_figure
+from ui.cloud import build_cloud, cloud_settings
+from ui.current import CurrentPrediction, current_prediction
+from ui.settings import COLORMAP_NAMES
+
+st.title("Depth Explorer")
+
+current = current_prediction()
+if current is None:
+    st.stop()
+
+height, width = current.rgb.shape[:2]
+net_h, net_w = current.net_hw
+st.caption(
+    f"**{current.name}** · {width}×{height} px · network input {net_w}×{net_h} (N = {current.info.size}) · "
+    f"values are {AXIS_LABEL}."
+)
+
+
+def _stem(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name.rsplit(".", 1)[0]).strip("_")
+    return stem or "image"
+
+
+def _downloads(current: CurrentPrediction, cmap: str, lo: float, hi: float, invert: bool) -> None:
+    """Download buttons whose files are built only when clicked (deferred callables)."""
+    stats, hist = current.summary()
+    rgb, depth = current.rgb, current.depth  # full resolution
+    settings = cloud_settings()
+    stem = _stem(current.name)
+
+    def heatmap_png() -> bytes:
+        return png_bytes(colorize(depth, cmap, lo, hi, invert))
+
+    def side_by_side_png() -> bytes:
+        return png_bytes(side_by_side(rgb, colorize(depth, cmap, lo, hi, invert)))
+
+    def cloud_ply() -> bytes:
+        return ply_bytes(build_cloud(depth, rgb, stats, hist, settings))
+
+    st.subheader("Downloads")
+    st.caption(f"Full resolution ({width}×{height}); each file is made when you click its button.")
+    buttons = (
+        ("dl_heatmap", "Heatmap PNG", heatmap_png, f"{stem}_heatmap_{cmap}.png", "image/png",
+         "The colour heatmap as shown: this colormap, clipping and invert."),
+        ("dl_png16", "16-bit PNG", lambda: png16_bytes(depth), f"{stem}_inverse_depth_16bit.png", "image/png",
+         f"Grayscale, 0 = the map's minimum ({stats.min:.4g}, farthest) to 65535 = its maximum "
+         f"({stats.max:.4g}, nearest); no clipping."),
+        ("dl_npy", "Raw float32 .npy", lambda: npy_bytes(depth), f"{stem}_inverse_depth.npy", "application/octet-stream",
+         "The raw relative inverse depth, HxW float32; load with numpy.load(path, allow_pickle=False)."),
+        ("dl_side_by_side", "Side-by-side PNG", side_by_side_png, f"{stem}_side_by_side.png", "image/png",
+         "The photo and the heatmap next to each other."),
+        ("dl_ply", "Point cloud .ply", cloud_ply, f"{stem}_point_cloud.ply", "application/octet-stream",
+         f"{settings.budget:,} points at most, with the 3D Point Cloud page's settings (relative geometry)."),
+    )
+    for column, (key, label, data, file_name, mime, help_text) in zip(st.columns(len(buttons)), buttons):
+        column.download_button(
+            label, data=data, file_name=file_name, mime=mime, help=help_text, key=key,
+            on_click="ignore", icon=":material/download:", width="stretch",
+        )
+
+
+@st.fragment
+def explorer_view(current: CurrentPrediction) -> None:
+    """Everything a view control changes; reruns alone, never the network."""
+    stats, hist = current.summary()
+    rgb_small, depth_small = current.display()
+
+    c1, c2, c3, c4 = st.columns([2, 1, 3, 2], vertical_alignment="bottom")
+    cmap = c1.selectbox("Colormap", COLORMAP_NAMES, key="cmap", help="Notes on each map: Colormap Lab.")
+    invert = c2.toggle("Invert", key="invert", help="Draw near with the LOW end of the colormap instead.")
+    clip = c3.slider(
+        "Clip percentiles (far, near)", 0.0, 100.0, step=0.5, key="clip_pct",
+        help="Values below the far percentile get the far colour, above the near percentile the near colour.",
+    )
+    opacity = c4.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="overlay_opacity")
+
+    lo, hi = (float(v) for v in hist.percentiles(clip))
+    if hi <= lo:
+        st.warning("The clipping range is empty: every pixel gets the same colour. Widen it.")
+    heat_small = colorize(depth_small, cmap, lo, hi, invert)
+    near_end = "low (dark)" if invert else "high (bright)"
+
+    left, right = st.columns(2)
+    left.image(rgb_small, caption="Original", width="stretch")
+    right.image(heat_small, caption=f"Heatmap · {cmap} · near = {near_end} end · clipped to p{clip[0]:g}–p{clip[1]:g}",
+                width="stretch")
+
+    left, right = st.columns(2)
+    left.image(blend(rgb_small, heat_small, opacity), caption=f"Overlay · heatmap at {opacity:.0%} opacity",
+               width="stretch")
+    probe = pixel_probe(current.depth, hist, lo, hi, invert)
+    right.plotly_chart(probe_figure(probe, cmap, height, width), key="probe_chart", config={"displaylogo": False})
+
+    log_counts = st.toggle("Log-scale counts", key="hist_log", help="Shows the sparse tails next to a tall peak.")
+    st.plotly_chart(histogram_figure(hist, lo, hi, clip, cmap, invert, log_counts), key="histogram_chart",
+                    config={"displaylogo": False})
+
+    st.subheader("Statistics")
+    metrics = (
+        ("Min (farthest)", f"{stats.min:.4g}"),
+        ("Max (nearest)", f"{stats.max:.4g}"),
+        ("Mean", f"{stats.mean:.4g}"),
+        ("Median", f"{stats.percentiles[50]:.4g}"),
+        ("Network input", f"{net_w}×{net_h}"),
+        ("Inference", f"{current.prediction.seconds['inference'] * 1000:.0f} ms"),
+    )
+    for column, (label, value) in zip(st.columns(len(metrics)), metrics):
+        column.metric(label, value)
+    st.dataframe(
+        {f"p{q:g}": [f"{v:.4g}"] for q, v in stats.percentiles.items()},
+        hide_index=True,
+        key="percentile_table",
+    )
+    st.caption(f"Percentiles of the {AXIS_LABEL}, over all {width * height:,} pixels. Std {stats.std:.4g}.")
+    _downloads(current, cmap, lo, hi, invert)
+
+
+explorer_view(current)

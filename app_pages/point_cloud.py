@@ -1,0 +1,74 @@
+"""3D Point Cloud: the photo back-projected through a pinhole camera, in WebGL."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from core.exports import ply_bytes
+from core.pointcloud import MAX_BUDGET
+from ui.charts import AXIS_LABEL, CAMERA_PRESETS, point_cloud_figure
+from ui.cloud import COLOR_MODES, build_cloud, cloud_settings, inverse_depth_reference
+from ui.current import CurrentPrediction, current_prediction
+
+st.title("3D Point Cloud")
+st.info(
+    "**The geometry is relative until calibrated.** MiDaS predicts relative inverse depth, known only up to "
+    "an unknown scale and shift, and the camera's field of view is a guess. Shapes and orderings are "
+    "meaningful; sizes and distances are not metres.",
+    icon=":material/straighten:",
+)
+
+current = current_prediction()
+if current is None:
+    st.stop()
+
+
+@st.fragment
+def cloud_view(current: CurrentPrediction) -> None:
+    """The controls and the chart; reruns alone, never the network."""
+    stats, hist = current.summary()
+    reference = inverse_depth_reference(stats)
+
+    c1, c2, c3 = st.columns(3)
+    c1.slider("Field of view (horizontal, degrees)", 20, 120, step=1, key="pc_fov",
+              help="Of the pinhole camera the photo is back-projected through. Phones: about 65–75°.")
+    c1.slider("Point budget", 5_000, MAX_BUDGET, step=5_000, key="pc_budget",
+              help="Points are taken on an even pixel grid, then thinned evenly to this number.")
+    c2.slider("Scale", 0.1, 10.0, step=0.1, key="pc_scale")
+    c2.slider("Shift", 0.0, 2.0, step=0.01, key="pc_shift",
+              help="Added after scaling. 0 sends the farthest pixels to infinity (they are dropped).")
+    c3.slider("Keep depth percentiles (near, far)", 0.0, 100.0, step=0.5, key="pc_keep_pct",
+              help="Near/far clipping: drop the nearest and farthest points by depth percentile.")
+    c3.radio("Colour by", COLOR_MODES, key="pc_colors", horizontal=True,
+             help="Depth colours use the Depth Explorer's colormap, clipping and invert.")
+    camera = c3.radio("Camera", tuple(CAMERA_PRESETS), key="pc_camera", horizontal=True)
+
+    settings = cloud_settings()
+    st.latex(r"\text{depth} = \dfrac{1}{\text{scale} \times d \,/\, %s + \text{shift}}" % f"{reference:.4g}")
+    st.caption(
+        f"d is the {AXIS_LABEL}; {reference:.4g} is its 99th percentile, so d/{reference:.4g} runs from about "
+        "0 (far) to 1 (near). The resulting depth has no unit."
+    )
+    cloud = build_cloud(current.depth, current.rgb, stats, hist, settings)
+    if len(cloud) == 0:
+        st.warning("No point survives these settings: raise the shift or widen the kept percentiles.")
+        return
+    st.plotly_chart(point_cloud_figure(cloud, camera), key="cloud_chart", config={"displaylogo": False})
+
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", current.name.rsplit(".", 1)[0]).strip("_") or "image"
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.caption(
+        f"Showing **{len(cloud):,} points** of {current.rgb.shape[0] * current.rgb.shape[1]:,} pixels · "
+        f"field of view {settings.fov_deg:g}° · drag to rotate, scroll to zoom."
+    )
+    right.download_button(
+        "Point cloud .ply", data=lambda: ply_bytes(cloud), file_name=f"{stem}_point_cloud.ply",
+        mime="application/octet-stream", key="pc_download_ply", on_click="ignore", icon=":material/download:",
+        help="Exactly the points shown (binary little-endian PLY: x y z, red green blue; camera frame, y down).",
+        width="stretch",
+    )
+
+
+cloud_view(current)

@@ -1,0 +1,157 @@
+"""What the browser tests and the load test share: Chromium, the real app server, a wait.
+
+* :data:`CHROMIUM` and :data:`CHROMIUM_FLAGS`: the only way this project starts a browser.
+* :func:`require_browser`: skip (or fail, with ``REQUIRE_BROWSER=1``) without Chromium or
+  the playwright package.
+* :func:`streamlit_server`: ``streamlit run dashboard.py`` on a free port on 127.0.0.1 with
+  a given checkpoint, ready once ``/_stcore/health`` answers, always stopped on exit.
+* :func:`wait_idle`: wait until Streamlit has finished running the script in a page.
+
+Only :func:`require_browser` needs pytest, so ``bench/`` can start the server too.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_FLAGS",
+    "HEALTH_TIMEOUT",
+    "Server",
+    "ServerError",
+    "free_port",
+    "require_browser",
+    "streamlit_server",
+    "wait_idle",
+]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[1]
+HEALTH_TIMEOUT = 60  # seconds for the server to answer /_stcore/health
+_STOP_TIMEOUT = 15  # seconds for the server to exit after SIGTERM, then after SIGKILL
+
+
+class ServerError(RuntimeError):
+    """The app server exited or never became healthy; the message ends with its log."""
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running app server.
+
+    Attributes:
+        url: ``http://127.0.0.1:<port>``.
+        pid: The server process (sessions run as threads inside it).
+        log_path: Its stdout and stderr.
+    """
+
+    url: str
+    pid: int
+    log_path: Path
+
+
+def require_browser():
+    """``playwright.sync_api.sync_playwright``, or skip the test when a browser cannot run.
+
+    With ``REQUIRE_BROWSER=1`` (CI) a missing browser fails the test instead.
+    """
+    import pytest
+
+    def unavailable(reason: str) -> None:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+
+    if not CHROMIUM.is_file():
+        unavailable(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser test")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright Python package is not installed")
+    return sync_playwright
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(
+    weights: Path, workdir: Path, *, env: dict[str, str] | None = None, health_timeout: float = HEALTH_TIMEOUT
+) -> Iterator[Server]:
+    """Run the dashboard until the ``with`` block ends.
+
+    Args:
+        weights: The checkpoint (``MIDAS_WEIGHTS``).
+        workdir: Gets ``server.log`` and a private ``TORCH_HOME``, never the user's cache.
+        env: Extra environment variables for the server.
+        health_timeout: Seconds to wait for ``/_stcore/health``.
+
+    Raises:
+        ServerError: The server exited early or never answered in time.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = workdir / "server.log"
+    server_env = {**os.environ, "MIDAS_WEIGHTS": str(weights), "TORCH_HOME": str(workdir / "torch"), **(env or {})}
+    command = [
+        sys.executable, "-m", "streamlit", "run", "dashboard.py",
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=server_env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + health_timeout
+        while True:
+            if process.poll() is not None:
+                raise ServerError(f"streamlit exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise ServerError(f"no answer from {url}/_stcore/health within {health_timeout:.0f} s:\n"
+                                  f"{log_path.read_text()}")
+            time.sleep(0.5)
+        yield Server(url=url, pid=process.pid, log_path=log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=_STOP_TIMEOUT)
+
+
+def wait_idle(page, timeout_ms: float) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running…' status)."""
+    page.wait_for_timeout(500)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
+    )

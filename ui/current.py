@@ -1,0 +1,116 @@
+"""The one call a page makes to get the current image and its prediction.
+
+    from ui.current import current_prediction
+
+    current = current_prediction()
+    if current is None:
+        st.stop()  # a prompt or an error is already on the page
+    st.image(current.rgb)
+
+Decoding and inference go through the caches in :mod:`ui.cache`, so switching pages,
+moving a slider or changing a colormap never runs the network again; only a new image,
+a new network size or new weights do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.concurrency import InferenceBusyError
+from core.depth import DepthHistogram, DepthStats
+from core.image_io import ImageDecodeError
+from core.predictor import Prediction, PredictorInfo
+from ui import cache
+from ui.image_source import ImageChoice, selected_image
+from ui.model_status import loaded_predictor
+
+__all__ = ["CurrentPrediction", "current_prediction"]
+
+_LAST = "last_prediction"  # session key read by ui.model_status.show_last_prediction
+
+
+@dataclass(frozen=True, eq=False)
+class CurrentPrediction:
+    """The current image and everything the pages show about it.
+
+    Attributes:
+        name: What the UI calls the image.
+        kind: "sample", "upload" or "camera".
+        digest: SHA-256 of the encoded image bytes.
+        rgb: HxWx3 uint8, full resolution (for downloads and the point cloud).
+        prediction: Every stage of the prediction; ``prediction.depth`` is the HxW float32
+            relative inverse depth at full resolution (larger = nearer, unitless).
+        info: The predictor that made it (weights, SHA-256, network size N, threads).
+    """
+
+    name: str
+    kind: str
+    digest: str
+    rgb: np.ndarray
+    prediction: Prediction
+    info: PredictorInfo
+
+    @property
+    def depth(self) -> np.ndarray:
+        """HxW float32 relative inverse depth at full resolution."""
+        return self.prediction.depth
+
+    @property
+    def net_hw(self) -> tuple[int, int]:
+        """(h, w) of the network input."""
+        return int(self.prediction.net_input.shape[2]), int(self.prediction.net_input.shape[3])
+
+    def _key(self) -> tuple[str, int, str]:
+        return self.digest, self.info.size, self.info.sha256
+
+    def display(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rgb, depth) shrunk to at most ``DISPLAY_MAX_WIDTH`` columns for the screen."""
+        return cache.display_arrays(*self._key(), self.rgb, self.depth)
+
+    def summary(self) -> tuple[DepthStats, DepthHistogram]:
+        """Statistics and a 4096-bin histogram of the full-resolution map."""
+        return cache.summary(*self._key(), self.depth)
+
+
+def current_prediction(*, show_prompt: bool = True) -> CurrentPrediction | None:
+    """The current image and its prediction, or None with a message on the page.
+
+    Args:
+        show_prompt: Write why there is nothing (no image, unreadable file, no model).
+
+    Returns:
+        None when no image is chosen, the file cannot be decoded (the decoder's message
+        is shown with ``st.error``), the model is not loaded (see the sidebar) or the
+        server stayed too busy to start the prediction in time (``st.error`` and a
+        "Try again" button; the rest of the session carries on).
+    """
+    choice: ImageChoice | None = selected_image()
+    if choice is None:
+        if show_prompt:
+            st.info("Pick a sample or upload a photo in the sidebar to start.", icon=":material/arrow_back:")
+        return None
+    try:
+        rgb = cache.decode(choice.digest, choice.data)
+    except ImageDecodeError as e:
+        if show_prompt:
+            st.error(f"**{choice.name}** cannot be used. {e}", icon=":material/block:")
+            st.caption("Choose another file, or pick a sample in the sidebar: the rest of the app keeps working.")
+        return None
+    predictor = loaded_predictor()
+    if predictor is None:
+        if show_prompt:
+            st.warning("The model is not loaded: the **Model** section of the sidebar says what to do.", icon=":material/warning:")
+        return None
+    try:
+        prediction = cache.predict(choice.digest, predictor.size, predictor.info.sha256, predictor, rgb)
+    except InferenceBusyError as e:  # nothing was cached: the next run tries again
+        if show_prompt:
+            st.error(str(e), icon=":material/hourglass_disabled:")
+            st.button("Try again", key="busy_retry", icon=":material/refresh:")
+        return None
+    current = CurrentPrediction(choice.name, choice.kind, choice.digest, rgb, prediction, predictor.info)
+    st.session_state[_LAST] = {"name": choice.name, "net_hw": current.net_hw, "seconds": dict(prediction.seconds)}
+    return current

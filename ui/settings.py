@@ -1,0 +1,56 @@
+"""Widget keys and defaults shared by the pages, kept across page switches.
+
+Streamlit forgets the value of a widget that a run does not draw, so a colormap chosen on
+the Depth Explorer would reset on the way back from another page. :func:`keep_settings`
+runs at the top of every full run (in ``dashboard.py``): it puts the default into
+``st.session_state`` the first time and re-asserts the current value afterwards, which
+is Streamlit's documented way to keep widget values across pages. Widgets then take their
+value from these keys only (no ``value=`` argument), so there is one source of truth.
+
+Everything stored here is small: strings, numbers and tuples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from core.colormaps import COLORMAPS
+
+__all__ = ["COLORMAP_NAMES", "DEFAULTS", "keep_settings", "setting"]
+
+COLORMAP_NAMES: tuple[str, ...] = tuple(COLORMAPS)
+
+DEFAULTS: dict[str, Any] = {
+    # Depth Explorer
+    "cmap": "inferno",
+    "invert": False,
+    "clip_pct": (1.0, 99.0),  # (far, near) percentiles of relative inverse depth
+    "overlay_opacity": 0.5,
+    "hist_log": False,
+    # 3D Point Cloud
+    "pc_fov": 60,
+    "pc_scale": 1.0,
+    "pc_shift": 0.1,
+    "pc_keep_pct": (0.0, 100.0),  # (near, far) percentiles of depth kept
+    "pc_budget": 50_000,
+    "pc_colors": "Image RGB",
+    "pc_camera": "Front",
+    # Colormap Lab
+    "lab_crop_auto": True,
+    "lab_crop_x": 0.5,
+    "lab_crop_y": 0.5,
+    "lab_crop_size": 32,
+}
+
+
+def keep_settings() -> None:
+    """Initialise missing settings and keep the others alive across page switches."""
+    for key, default in DEFAULTS.items():
+        st.session_state[key] = st.session_state.get(key, default)
+
+
+def setting(key: str) -> Any:
+    """The current value of a shared setting (its default before the first run)."""
+    return st.session_state.get(key, DEFAULTS[key])
