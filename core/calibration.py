@@ -21,6 +21,7 @@ from numbers import Integral
 import numpy as np
 
 from core.alignment import AlignmentError, ScaleShift, fit_scale_shift
+from core.pointcloud import pinhole_intrinsics
 
 __all__ = ["Calibration", "CalibrationError", "CalibrationPoint", "calibrate", "measure_distance"]
 
@@ -193,9 +194,10 @@ def measure_distance(
 ) -> float:
     """Straight-line 3D distance between two pixels of a metric depth map.
 
-    Each pixel is back-projected through a pinhole camera with the given *horizontal* field
-    of view, square pixels and the principal point at the image centre
-    ``(W/2 - 0.5, H/2 - 0.5)``; the focal length is ``fx = fy = (W/2) / tan(fov/2)``.
+    Each pixel is back-projected through the same pinhole camera as the point cloud
+    (:func:`core.pointcloud.pinhole_intrinsics`): the given *horizontal* field of view,
+    square pixels and the principal point at the image centre ``(W/2 - 0.5, H/2 - 0.5)``;
+    the focal length is ``fx = fy = (W/2) / tan(fov/2)``.
 
     Args:
         depth_m: HxW depth in metres (depth along the optical axis).
@@ -243,9 +245,10 @@ def _backproject_point(
             f"depth at {name}=({x}, {y}) is {z}, not a positive finite distance: "
             "pick a pixel with a valid depth."
         )
-    f = (width / 2.0) / math.tan(math.radians(fov_deg) / 2.0)
-    cx, cy = width / 2.0 - 0.5, height / 2.0 - 0.5
-    return np.array([(x - cx) * z / f, (y - cy) * z / f, z])
+    # The point cloud's camera, so a measured distance matches the 3D view. The maths stays
+    # in float64 here: backproject_pixels returns float32, too coarse for the 1e-9 checks.
+    fx, fy, cx, cy = pinhole_intrinsics(width, height, fov_deg)
+    return np.array([(x - cx) * z / fx, (y - cy) * z / fy, z])
 
 
 def _explain_nonpositive_scale(p: np.ndarray, dist: np.ndarray) -> str:

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.alignment import AlignmentError
+from core.ground_truth_report import ground_truth_report, synthetic_ground_truth
+
+
+def _pred(height: int = 60, width: int = 80) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width]
+    return (50.0 + 3.0 * yy + 20.0 * np.sin(xx / 7.0)).astype(np.float32)
+
+
+def test_an_exact_affine_ground_truth_scores_perfectly():
+    pred = _pred()
+    gt = (1.0 / (0.004 * pred + 0.05)).astype(np.float32)
+    gt[::7, ::5] = 0.0  # no measurement
+
+    report = ground_truth_report(pred, gt, max_points=500)
+
+    m = report.metrics
+    assert m.abs_rel < 1e-6 and m.rmse < 1e-5 and m.log10 < 1e-6
+    assert m.delta1 == m.delta2 == m.delta3 == 1.0
+    assert m.scale == pytest.approx(0.004, rel=1e-5) and m.shift == pytest.approx(0.05, rel=1e-4)
+    assert m.n_valid == int((gt > 0).sum()) and not report.resized
+    assert report.sample_true.size == report.sample_pred.size == 500
+    assert (report.sample_true > 0).all()
+    np.testing.assert_allclose(report.sample_pred, report.sample_true, rtol=1e-5)
+    assert report.error.max() < 1e-5 and (report.error[~report.valid] == 0).all()
+
+
+def test_a_lower_resolution_ground_truth_gets_the_prediction_resized():
+    pred = _pred(120, 160)
+    gt = np.full((60, 80), 2.0, np.float32)
+    gt[:30] = 4.0
+
+    report = ground_truth_report(pred, gt)
+
+    assert report.resized and report.aligned_m.shape == (60, 80) and report.aspect_mismatch < 1e-9
+    assert report.metrics.n_valid == 60 * 80
+    assert report.metrics.abs_rel > 0.0  # a two-level truth is not an affine map of a smooth ramp
+
+
+def test_a_different_aspect_ratio_is_measured():
+    report = ground_truth_report(_pred(60, 80), np.full((60, 60), 3.0, np.float32) + np.eye(60, dtype=np.float32))
+    assert report.aspect_mismatch == pytest.approx(80 / 60 - 1.0)
+
+
+def test_noise_lowers_delta1():
+    pred = _pred()
+    gt = 1.0 / (0.004 * pred.astype(np.float64) + 0.05)
+    gt *= np.random.default_rng(0).choice([0.6, 1.0, 1.6], size=gt.shape)  # a third of pixels 40 % off each way
+
+    m = ground_truth_report(pred, gt.astype(np.float32)).metrics
+
+    assert 0.2 < m.delta1 < 0.9 and m.abs_rel > 0.1
+
+
+def test_errors_are_specific():
+    with pytest.raises(ValueError, match="no valid pixels"):
+        ground_truth_report(_pred(), np.zeros((60, 80), np.float32))
+    with pytest.raises(AlignmentError):
+        ground_truth_report(np.ones((60, 80), np.float32), np.full((60, 80), 2.0, np.float32))
+    with pytest.raises(ValueError, match="HxW"):
+        ground_truth_report(_pred(), np.ones(5))
+    with pytest.raises(ValueError, match="max_points"):
+        ground_truth_report(_pred(), np.ones((60, 80)), max_points=0)
+
+
+def test_synthetic_ground_truth_is_an_exact_affine_map_in_inverse_depth():
+    pred = _pred()
+    depth, valid = synthetic_ground_truth(pred, near_m=1.0, far_m=10.0)
+
+    lo, hi = np.percentile(pred, [1, 99])
+    inv = np.where(valid, 1.0 / np.where(valid, depth, 1.0), 0.0)
+    fit = np.polyfit(pred[valid].astype(np.float64), inv[valid], 1)
+    np.testing.assert_allclose(np.polyval(fit, pred[valid]), inv[valid], rtol=1e-5)
+    near = np.argmin(np.abs(pred - hi))
+    far = np.argmin(np.abs(pred - lo))
+    assert depth.ravel()[near] == pytest.approx(1.0, rel=0.02)
+    assert depth.ravel()[far] == pytest.approx(10.0, rel=0.05)
+    assert ground_truth_report(pred, depth).metrics.abs_rel < 1e-5
+
+
+def test_synthetic_ground_truth_refuses_a_flat_map():
+    with pytest.raises(ValueError, match="constant"):
+        synthetic_ground_truth(np.ones((4, 4)))
+    with pytest.raises(ValueError, match="near_m"):
+        synthetic_ground_truth(_pred(), near_m=3.0, far_m=2.0)
