@@ -18,24 +18,35 @@ def test_slots_keep_k_times_threads_within_cores(threads, cores, expected):
 @pytest.mark.parametrize("slots", [1, 2, 3])
 def test_gate_never_lets_more_than_k_run(slots):
     gate = InferenceGate(slots, timeout=30)
+    total = 8
     peak = 0
+    finished = 0
     lock = threading.Lock()
     queued = []
 
     def work():
-        nonlocal peak
+        nonlocal peak, finished
         with gate.slot(on_queued=queued.append):
+            # hold the slot until every remaining worker has arrived (running or queued) and
+            # the gate is as full as it can get (bounded), so the outcome does not depend on
+            # scheduling; then record the peak
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                remaining = total - finished
+                if gate.running + gate.waiting >= remaining and gate.running >= min(slots, remaining):
+                    break
+                time.sleep(0.001)
             with lock:
                 peak = max(peak, gate.running)
-            time.sleep(0.02)
+                finished += 1
 
-    workers = [threading.Thread(target=work) for _ in range(8)]
+    workers = [threading.Thread(target=work) for _ in range(total)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
     assert peak == slots  # reached, never exceeded
-    assert len(queued) >= 8 - slots  # everyone beyond the first K was told it was queued
+    assert len(queued) >= total - slots  # everyone beyond the first K was told it was queued
     assert all(ahead >= 1 for ahead in queued)
     assert gate.running == 0 and gate.waiting == 0
 
