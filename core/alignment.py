@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.validation import as_bool_mask, as_float64
+
 __all__ = ["AlignmentError", "ScaleShift", "apply_scale_shift_demo", "fit_scale_shift"]
 
 
@@ -46,7 +48,7 @@ class ScaleShift:
         Returns:
             ``scale * pred + shift`` as float64, same shape as ``pred``.
         """
-        pred = _as_float64(pred, "pred")
+        pred = as_float64(pred, "pred")
         return self.scale * pred + self.shift
 
     def to_depth(self, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -103,15 +105,15 @@ def fit_scale_shift(
         >>> fit_scale_shift(p, 2.0 * p + 0.5)
         ScaleShift(scale=2.0, shift=0.5)
     """
-    p = _as_float64(pred, "pred")
-    t = _as_float64(target, "target")
+    p = as_float64(pred, "pred")
+    t = as_float64(target, "target")
     if p.shape != t.shape:
         raise ValueError(
             f"pred has shape {p.shape} but target has shape {t.shape}; they must match."
         )
     valid = np.isfinite(p) & np.isfinite(t)
     if mask is not None:
-        valid &= _as_bool_mask(mask, p.shape)
+        valid &= as_bool_mask(mask, p.shape)
 
     p, t = p[valid], t[valid]
     n = p.size
@@ -157,29 +159,9 @@ def apply_scale_shift_demo(pred: np.ndarray, alpha: float, beta: float) -> np.nd
         >>> apply_scale_shift_demo(np.array([3.0, 5.0]), alpha=2.0, beta=1.0).tolist()
         [1.0, 2.0]
     """
-    pred = _as_float64(pred, "pred")
+    pred = as_float64(pred, "pred")
     if not (np.isfinite(alpha) and np.isfinite(beta)):
         raise ValueError(f"alpha and beta must be finite, got alpha={alpha}, beta={beta}.")
     if alpha == 0:
         raise ValueError("alpha must be non-zero (it divides the prediction); got alpha=0.")
     return (pred - float(beta)) / float(alpha)
-
-
-def _as_float64(x: np.ndarray, name: str) -> np.ndarray:
-    """Check that ``x`` is a real numeric array and return it as float64."""
-    arr = np.asarray(x)
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}.")
-    return arr.astype(np.float64, copy=False)
-
-
-def _as_bool_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Check that ``mask`` is a bool array of the given shape."""
-    mask = np.asarray(mask)
-    if mask.dtype != bool:
-        raise TypeError(f"mask must be a bool array, got dtype {mask.dtype}.")
-    if mask.shape != shape:
-        raise ValueError(f"mask has shape {mask.shape} but the data has shape {shape}.")
-    return mask

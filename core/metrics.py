@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from core.alignment import fit_scale_shift
+from core.validation import as_bool_mask, as_float64
 
 __all__ = [
     "DepthMetrics",
@@ -128,14 +129,14 @@ def depth_metrics(
         >>> m.abs_rel, m.delta1, m.rmse
         (0.25, 0.75, 1.0)
     """
-    d = _as_real(depth, "depth")
-    g = _as_real(gt, "gt")
+    d = as_float64(depth, "depth")
+    g = as_float64(gt, "gt")
     if d.shape != g.shape:
         raise ValueError(f"depth has shape {d.shape} but gt has shape {g.shape}; they must match.")
     if mask is None:
         valid = np.isfinite(g) & (g > 0)
     else:
-        valid = _as_mask(mask, g.shape)
+        valid = as_bool_mask(mask, g.shape)
     n = int(valid.sum())
     if n == 0:
         raise ValueError("no valid pixels to evaluate: the mask (or the ground truth) is empty.")
@@ -197,8 +198,8 @@ def evaluate(
         AlignmentError: the alignment is ill-posed (fewer than 2 valid pixels, or a
             constant prediction over them).
     """
-    p = _as_real(pred, "pred")
-    g = _as_real(gt_m, "gt_m")
+    p = as_float64(pred, "pred")
+    g = as_float64(gt_m, "gt_m")
     if p.ndim != 2 or g.ndim != 2:
         raise ValueError(
             f"pred and gt_m must both be HxW arrays, got shapes {p.shape} and {g.shape}."
@@ -256,14 +257,14 @@ def error_map(aligned_depth_m: np.ndarray, gt_m: np.ndarray, mask: np.ndarray) -
         >>> error_map(d, g, np.array([[True, False]])).tolist()
         [[0.5, 0.0]]
     """
-    d = _as_real(aligned_depth_m, "aligned_depth_m")
-    g = _as_real(gt_m, "gt_m")
+    d = as_float64(aligned_depth_m, "aligned_depth_m")
+    g = as_float64(gt_m, "gt_m")
     if d.shape != g.shape or d.ndim != 2:
         raise ValueError(
             f"aligned_depth_m and gt_m must be HxW arrays of the same shape, got {d.shape} "
             f"and {g.shape}."
         )
-    valid = _as_mask(mask, g.shape)
+    valid = as_bool_mask(mask, g.shape)
     if not (np.isfinite(g[valid]) & (g[valid] > 0)).all():
         raise ValueError("gt_m must be positive and finite wherever mask is True.")
     err = np.zeros(g.shape, dtype=np.float32)
@@ -284,7 +285,7 @@ def resize_to(pred: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     Raises:
         ValueError: ``pred`` is not HxW, or ``shape`` is not two positive integers.
     """
-    p = _as_real(pred, "pred")
+    p = as_float64(pred, "pred")
     if p.ndim != 2 or 0 in p.shape:
         raise ValueError(f"pred must be a non-empty HxW array, got shape {p.shape}.")
     if (
@@ -342,23 +343,3 @@ def _describe_image(img: np.ndarray) -> str:
     channels = 1 if img.ndim == 2 else img.shape[2]
     layout = {1: "single-channel", 3: "RGB", 4: "RGBA"}.get(channels, f"{channels}-channel")
     return f"{bits} {layout}"
-
-
-def _as_real(x: np.ndarray, name: str) -> np.ndarray:
-    """Check that ``x`` is a real numeric array and return it as float64."""
-    arr = np.asarray(x)
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}.")
-    return arr.astype(np.float64, copy=False)
-
-
-def _as_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Check that ``mask`` is a bool array of the given shape."""
-    mask = np.asarray(mask)
-    if mask.dtype != bool:
-        raise TypeError(f"mask must be a bool array, got dtype {mask.dtype}.")
-    if mask.shape != shape:
-        raise ValueError(f"mask has shape {mask.shape} but the data has shape {shape}.")
-    return mask
