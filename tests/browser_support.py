@@ -32,6 +32,7 @@ __all__ = [
     "ServerError",
     "free_port",
     "require_browser",
+    "full_page_screenshot",
     "streamlit_server",
     "wait_idle",
 ]
@@ -47,6 +48,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
 HEALTH_TIMEOUT = 60  # seconds for the server to answer /_stcore/health
 _STOP_TIMEOUT = 15  # seconds for the server to exit after SIGTERM, then after SIGKILL
 
@@ -155,3 +157,20 @@ def wait_idle(page, timeout_ms: float) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
     )
+
+
+def full_page_screenshot(page, name: str, max_height: int = 12000) -> Path:
+    """Save ``artifacts/screenshots/<name>.png`` of the whole page.
+
+    Streamlit scrolls inside its main section, so the viewport is grown to the content's
+    height for the shot, then restored.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1500, "height": max(1000, min(int(height), max_height))})
+    page.wait_for_timeout(2000)  # let the charts re-layout to the new size
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1500, "height": 1000})
+    return path

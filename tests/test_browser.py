@@ -20,12 +20,18 @@ from PIL import Image
 
 from core.depth import to_uint16
 from core.exports import read_ply_vertices
-from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, require_browser, streamlit_server, wait_idle
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    full_page_screenshot,
+    require_browser,
+    streamlit_server,
+    wait_idle,
+)
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
 PHOTO = REPO / "samples" / "grace_hopper.jpg"
 UI_TIMEOUT = 180_000  # milliseconds for a page to finish (first model load and prediction included)
 
@@ -43,18 +49,6 @@ def server(reference_weights, tmp_path_factory) -> Iterator[str]:
 
 def _wait_idle(page) -> None:
     wait_idle(page, UI_TIMEOUT)
-
-
-def _screenshot(page, name: str) -> Path:
-    """Save the whole page: Streamlit scrolls inside its main section, so grow the viewport."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": 1500, "height": max(1000, min(int(height), 8000))})
-    page.wait_for_timeout(1500)  # let the charts re-layout to the new size
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
-    page.set_viewport_size({"width": 1500, "height": 1000})
-    return path
 
 
 def _download(page, label: str, folder: Path) -> Path:
@@ -80,7 +74,7 @@ def test_upload_heatmap_point_cloud_and_screenshots(server: str, sync_playwright
             page.get_by_role("heading", name="MiDaS depth explorer").wait_for(timeout=UI_TIMEOUT)
             page.get_by_text("ready", exact=False).first.wait_for(timeout=UI_TIMEOUT)
             _wait_idle(page)
-            _screenshot(page, "home")
+            full_page_screenshot(page, "home")
 
             _open(page, "Depth Explorer")
             page.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(str(PHOTO))
@@ -93,7 +87,7 @@ def test_upload_heatmap_point_cloud_and_screenshots(server: str, sync_playwright
             assert page.locator(".js-plotly-plot").count() >= 2  # the probe and the histogram
             page.get_by_text("relative inverse depth (unitless, larger = nearer)").first.wait_for()
             assert page.get_by_text(PHOTO.name).count() >= 1
-            _screenshot(page, "explorer")
+            full_page_screenshot(page, "explorer")
             files = {
                 label: _download(page, label, tmp_path)
                 for label in ("Raw float32 .npy", "16-bit PNG", "Heatmap PNG", "Point cloud .ply")
@@ -121,11 +115,11 @@ def test_upload_heatmap_point_cloud_and_screenshots(server: str, sync_playwright
             xyz, _ = read_ply_vertices(ply.read_bytes())
             assert len(xyz) == shown, "the .ply holds exactly the points shown"
             np.testing.assert_array_equal(xyz, explorer_ply)  # the explorer's .ply: the same cloud
-            _screenshot(page, "point_cloud")
+            full_page_screenshot(page, "point_cloud")
 
             _open(page, "Colormap Lab")
             page.get_by_text("8-bit vs 16-bit").wait_for(timeout=UI_TIMEOUT)
             page.locator('[data-testid="stImage"] img').nth(20).wait_for(state="visible", timeout=UI_TIMEOUT)
-            _screenshot(page, "colormap_lab")
+            full_page_screenshot(page, "colormap_lab")
         finally:
             browser.close()
