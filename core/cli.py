@@ -16,6 +16,7 @@ import numpy as np
 from core.colormaps import COLORMAPS, colorize
 from core.exports import npy_bytes, png16_bytes, png_bytes
 from core.image_io import ImageDecodeError, read_image
+from core.openvino_backend import FastBackendError
 from core.transforms import check_net_size
 from core.weights import WeightsError
 
@@ -42,14 +43,21 @@ def _parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="predict relative inverse depth for images or folders of images")
     predict.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files and/or folders of images")
     predict.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created if missing)")
-    predict.add_argument("--weights", type=Path, default=None, metavar="PATH", help="checkpoint (default: resolve)")
+    _model_options(predict)
     predict.add_argument("--size", type=_net_size, default=256, metavar="N", help="network size, 256-1024 step 32")
     predict.add_argument("--colormap", default="inferno", choices=sorted(COLORMAPS), metavar="NAME",
                          help=f"heatmap colormap: {', '.join(sorted(COLORMAPS))} (default inferno)")
 
     info = sub.add_parser("info", help="show which weights load, their SHA-256, and the runtime")
-    info.add_argument("--weights", type=Path, default=None, metavar="PATH", help="checkpoint (default: resolve)")
+    _model_options(info)
     return parser
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", type=Path, default=None, metavar="PATH", help="checkpoint (default: resolve)")
+    parser.add_argument("--backend", default="auto", choices=("auto", "fast", "torch"),
+                        help="auto (default): OpenVINO if installed and self-checked, else torch; "
+                        "fast: OpenVINO or fail; torch: plain PyTorch")
 
 
 def expand_inputs(inputs: Iterable[str]) -> list[Path]:
@@ -89,10 +97,15 @@ def _download_bar(done: int, total: int | None) -> None:
     sys.stderr.flush()
 
 
-def _load(weights: Path | None, size: int = 256):
+def _load(args: argparse.Namespace, size: int = 256):
+    """The predictor; a first run downloads the weights and converts the fast backend, on stderr."""
     from core.predictor import load_predictor  # torch import deferred so `--help` is instant
 
-    return load_predictor(weights=weights, size=size, progress=_download_bar)
+    predictor = load_predictor(weights=args.weights, backend=args.backend, size=size, progress=_download_bar)
+    if predictor.info.fallback:
+        print(f"note: running on torch, about 2x slower; the fast backend is unavailable: {predictor.info.fallback}",
+              file=sys.stderr)
+    return predictor
 
 
 def _write_outputs(out: Path, stem: str, depth: np.ndarray, colormap: str) -> None:
@@ -107,7 +120,7 @@ def _predict(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise _UsageError(f"cannot create output folder {args.out}: {e.strerror}") from e
-    predictor = _load(args.weights, args.size)
+    predictor = _load(args, args.size)
     failures = 0
     for i, (path, stem) in enumerate(zip(paths, _unique_stems(paths)), start=1):
         start = time.perf_counter()
@@ -131,7 +144,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     import torch
 
-    info = _load(args.weights).info
+    info = _load(args).info
     print(f"weights: {info.weights_path} (found via {info.weights_source})")
     print(f"sha256:  {info.sha256}")
     print(f"backend: {info.backend}, torch {torch.__version__}, {info.threads} threads")
@@ -150,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (WeightsError, FileNotFoundError) as e:
+    except WeightsError as e:
         print(f"error: weights: {e}", file=sys.stderr)
+        return 1
+    except FastBackendError as e:  # only with --backend fast; auto falls back to torch
+        print(f"error: fast backend: {e}", file=sys.stderr)
         return 1

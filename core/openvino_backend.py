@@ -53,6 +53,7 @@ import numpy as np
 from core.weights import WeightsError, hub_checkpoint_dir
 
 __all__ = [
+    "CACHE_ENV_VAR",
     "MAX_COMPILED_SHAPES",
     "REQUIREMENT",
     "FastBackendError",
@@ -66,6 +67,8 @@ __all__ = [
 REQUIREMENT = "openvino>=2026.4"
 #: Compiled input shapes kept per model (90-125 MB of memory each, measured).
 MAX_COMPILED_SHAPES = 4
+#: Environment variable naming the cache folder (see :func:`default_cache_dir`).
+CACHE_ENV_VAR = "MIDAS_FAST_CACHE"
 #: Bump when the conversion recipe changes: old cache entries are then ignored.
 CACHE_FORMAT = 1
 #: The self-check bound: max |openvino - torch| <= SELF_CHECK_TOLERANCE * max |torch|.
@@ -100,8 +103,13 @@ def _import_openvino() -> Any:
 
 
 def default_cache_dir() -> Path:
-    """Where converted models live: ``<torch hub dir>/midas_fast`` (honours ``TORCH_HOME``)."""
-    return hub_checkpoint_dir().parent / "midas_fast"
+    """Where converted models live: ``$MIDAS_FAST_CACHE`` if set, else ``<torch hub dir>/midas_fast``.
+
+    The hub dir honours ``TORCH_HOME``. ``MIDAS_FAST_CACHE`` lets several processes with
+    different weights caches (e.g. test servers) share one conversion.
+    """
+    override = os.environ.get(CACHE_ENV_VAR)
+    return Path(override).expanduser() if override else hub_checkpoint_dir().parent / "midas_fast"
 
 
 def _stderr_status(message: str) -> None:
@@ -339,7 +347,7 @@ def load_openvino_model(
 def _build_entry(
     weights_path: str | os.PathLike[str], sha256: str, size: int, root: Path, entry_dir: Path, ov: Any, say: StatusFn
 ) -> None:
-    say(f"converting MiDaS small to OpenVINO {ov.__version__} (one time, ~10-60 s) into {entry_dir}")
+    say(f"converting MiDaS small to OpenVINO {ov.__version__.split('-')[0]} (one time, ~10-60 s) into {entry_dir}")
     start = time.perf_counter()
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{entry_dir.name}.", dir=root))
     try:

@@ -75,6 +75,7 @@ class PredictorInfo:
     Attributes:
         backend: the backend that runs, ``"torch"`` or ``"fast"`` (never ``"auto"``).
         backend_note: one line for the user: the runtime, and for ``"auto"`` why it chose it.
+        fallback: why ``"auto"`` had to use torch (the fast backend's error), else ``""``.
     """
 
     weights_path: Path
@@ -84,6 +85,7 @@ class PredictorInfo:
     size: int
     threads: int
     backend_note: str = ""
+    fallback: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,7 +242,7 @@ def load_predictor(
     n_threads = set_torch_threads(threads)
 
     network: Network | None = None
-    note = ""
+    note = fallback = ""
     if backend in ("fast", "auto"):
         try:
             fast = load_openvino_model(
@@ -249,6 +251,7 @@ def load_predictor(
         except FastBackendError as e:
             if backend == "fast":
                 raise
+            fallback = str(e)
             note = f"auto chose torch: {e}"
         else:
             network = fast
@@ -270,5 +273,6 @@ def load_predictor(
         size=size,
         threads=n_threads,
         backend_note=note,
+        fallback=fallback,
     )
     return Predictor(network, info)

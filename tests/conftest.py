@@ -35,11 +35,35 @@ def golden() -> dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_cache(tmp_path_factory) -> Path:
+    """One fast-backend (OpenVINO) cache for the whole session, never the user's.
+
+    Exported as ``MIDAS_FAST_CACHE`` so that the dashboard, the CLI and every test server
+    started as a subprocess share it: whichever runs first converts the model, once.
+    """
+    from core.openvino_backend import CACHE_ENV_VAR
+
+    cache = tmp_path_factory.getbasetemp() / "midas_fast_cache"
+    mp = pytest.MonkeyPatch()
+    mp.setenv(CACHE_ENV_VAR, str(cache))
+    yield cache
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def predictor(reference_weights):
     from core.predictor import load_predictor
 
     return load_predictor(weights=reference_weights)
+
+
+@pytest.fixture(scope="session")
+def app_predictor(reference_weights, fast_cache):
+    """The predictor the dashboard builds (backend "auto"): expected values are the app's, bit for bit."""
+    from core.predictor import load_predictor
+
+    return load_predictor(weights=reference_weights, backend="auto")
 
 
 def golden_case_names() -> list[str]:

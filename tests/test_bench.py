@@ -9,18 +9,17 @@ import re
 import pytest
 
 from bench.run import main, make_jpeg
-from tests.test_openvino_backend import shared_fast_cache
 
 pytest.importorskip("openvino")
 
 
 @pytest.fixture(scope="module")
-def quick_output(reference_weights, tmp_path_factory) -> str:
+def quick_output(reference_weights, fast_cache) -> str:
     import contextlib
     import io
 
     out = io.StringIO()
-    argv = ["--quick", "--weights", str(reference_weights), "--cache-dir", str(shared_fast_cache(tmp_path_factory))]
+    argv = ["--quick", "--weights", str(reference_weights), "--cache-dir", str(fast_cache)]
     with contextlib.redirect_stdout(out):
         assert main(argv) == 0
     return out.getvalue()

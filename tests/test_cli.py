@@ -126,3 +126,29 @@ def test_python_dash_m_core_info_prints_hash(reference_weights):
 
     assert sha256_file(reference_weights) in result.stdout
     assert "found via env" in result.stdout
+
+
+@pytest.mark.parametrize(("flag", "backend"), [([], "fast"), (["--backend", "torch"], "torch")])
+def test_info_names_the_backend_auto_picks_fast_when_openvino_is_there(reference_weights, capsys, flag, backend):
+    pytest.importorskip("openvino")
+    code = main(["info", "--weights", str(reference_weights), *flag])
+    out = capsys.readouterr().out
+    assert code == 0 and f"backend: {backend}," in out
+    assert ("OpenVINO" in out) == (backend == "fast")
+
+
+def test_predict_says_why_it_falls_back_to_torch(golden_dir, reference_weights, tmp_path, capsys, monkeypatch):
+    import core.predictor
+    from core.openvino_backend import FastBackendError
+
+    def broken(*args, **kwargs):
+        raise FastBackendError("the OpenVINO model failed its self-check")
+
+    monkeypatch.setattr(core.predictor, "load_openvino_model", broken)
+    code, err = _run(["predict", golden_dir / "case0_640x480.png", "--out", tmp_path, "--weights", reference_weights],
+                     capsys)
+    assert code == 0 and (tmp_path / "case0_640x480.npy").is_file()
+    assert "note: running on torch" in err and "failed its self-check" in err
+
+    code, err = _run(["info", "--weights", reference_weights, "--backend", "fast"], capsys)
+    assert code == 1 and err.strip() == "error: fast backend: the OpenVINO model failed its self-check"

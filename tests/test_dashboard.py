@@ -86,6 +86,12 @@ class Media:
         return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
+@pytest.fixture(scope="session")
+def predictor(app_predictor):
+    """Expected values come from the backend the app runs ("auto"), not the torch reference."""
+    return app_predictor
+
+
 @pytest.fixture
 def media(monkeypatch) -> Media:
     import streamlit.testing.v1.app_test as app_test_module

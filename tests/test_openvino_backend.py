@@ -1,7 +1,7 @@
 """The fast (OpenVINO) backend: parity with torch and the golden data, caching, fallback, threads.
 
-One conversion is shared by the whole session (tmp dir ``midas_fast_cache`` under pytest's
-base temp, also used by tests/test_bench.py); the invalidation test converts a second model.
+One conversion is shared by the whole session (the ``fast_cache`` fixture of conftest.py,
+also used by the dashboard, CLI and bench tests); the invalidation test converts a second model.
 """
 from __future__ import annotations
 
@@ -28,16 +28,6 @@ from core.weights import read_checkpoint, sha256_file
 from tests.conftest import assert_close_to_max, golden_case_names
 
 pytest.importorskip("openvino")
-
-
-def shared_fast_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's fast-backend cache: whichever test module runs first converts into it."""
-    return tmp_path_factory.getbasetemp() / "midas_fast_cache"
-
-
-@pytest.fixture(scope="module")
-def fast_cache(tmp_path_factory) -> Path:
-    return shared_fast_cache(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +65,7 @@ def test_info_reports_the_fast_backend(fast, reference_weights):
 def test_first_load_converts_with_progress_then_the_cache_is_reused(fast, reference_weights, fast_cache, statuses, golden):
     entries = [p for p in fast_cache.iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert len(entries) == 1 and entries[0].name.startswith(fast.info.sha256[:16])
-    if statuses:  # this module converted (tests/test_bench.py may have run first)
+    if statuses:  # this module converted (another test may have run first)
         assert any("converting MiDaS small to OpenVINO" in s for s in statuses)
     again: list[str] = []
     second = load_predictor(weights=reference_weights, backend="auto", cache_dir=fast_cache, status=again.append)

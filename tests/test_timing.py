@@ -84,7 +84,7 @@ def test_available_backends_are_real_backends():
 
 @pytest.mark.skipif(importlib.util.find_spec("openvino") is None, reason="OpenVINO is not installed")
 def test_the_fast_backend_is_timed_in_its_own_process(png, reference_weights, tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # the child converts into a fresh cache
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # never the user's cache (MIDAS_FAST_CACHE is the session's)
 
     runs = time_in_subprocess(png, weights=reference_weights, size=256, threads=1, passes=1, backend="fast")
 

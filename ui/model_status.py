@@ -49,10 +49,14 @@ def model_panel() -> None:
         weights = st.session_state[_WEIGHTS]
         path = Path(weights["path"])
         st.success(f"**{MIDAS_SMALL.name}** ready: `{path.name}`, {_WHERE.get(weights['source'], weights['source'])}.")
-        st.caption(
-            f"{path.parent} · SHA-256 {predictor.info.sha256[:12]}… · "
-            f"{predictor.info.backend} on CPU, {predictor.info.threads} threads"
-        )
+        info = predictor.info
+        st.caption(f"{path.parent} · SHA-256 {info.sha256[:12]}… · {info.threads} CPU threads · {info.backend_note}")
+        if info.fallback:
+            st.warning(
+                f"Running on plain torch, about 2× slower: the fast OpenVINO backend is not available. "
+                f"{info.fallback}",
+                icon=":material/speed:",
+            )
     st.select_slider(
         "Network size N",
         options=NET_SIZES,
