@@ -27,7 +27,7 @@ from core.predictor import Prediction
 from core.timing import summarize_runs
 from ui import cache
 from ui.charts import AXIS_LABEL
-from ui.current import CurrentPrediction, current_prediction
+from ui.current import CurrentPrediction, current_prediction, predict_or_explain
 from ui.image_source import selected_image
 from ui.timing_runs import Config, Measurement, measure, runs_of
 
@@ -82,9 +82,10 @@ def black_or_white(current: CurrentPrediction) -> None:
     st.markdown("**A photo with nothing in it.** A flat grey picture of the same shape, through the same network:")
     h, w = depth_view.shape
     flat_rgb = constant_image(h, w, 128)
-    predictor = _predictor_for(current, current.info.size)
-    flat_pred: Prediction = cache.predict(f"constant-128-{w}x{h}", current.info.size, current.info.sha256,
-                                          predictor, flat_rgb)
+    flat_pred = predict_or_explain(f"constant-128-{w}x{h}", _predictor_for(current, current.info.size), flat_rgb,
+                                   retry_key="pit_flat_retry")
+    if flat_pred is None:
+        return
     flat_stats = depth_stats(flat_pred.depth)
     photo_stats, _ = current.summary()
     photo_span = max(photo_stats.max - photo_stats.min, 1e-12)
@@ -172,8 +173,12 @@ def resolution(current: CurrentPrediction) -> None:
     results: dict[int, Prediction] = {}
     for i, size in enumerate(_SIZES):
         bar.progress(i / len(_SIZES), text=f"N = {size}: predicting…")
-        predictor = _predictor_for(current, size)
-        results[size] = cache.predict(current.digest, size, current.info.sha256, predictor, current.rgb)
+        result = predict_or_explain(current.digest, _predictor_for(current, size), current.rgb,
+                                    retry_key="pit_res_retry")
+        if result is None:
+            bar.empty()
+            return
+        results[size] = result
     bar.empty()
     for column, size in zip(st.columns(len(_SIZES)), _SIZES):
         pred = results[size]

@@ -6,30 +6,20 @@ a colormap change costs). Prints a table; asserts nothing.
 
     MIDAS_WEIGHTS=/path/to/weights.pt python -m bench.upload_to_heatmap [--size 256] [--repeat 3]
 
-The 4000x3000 JPEG is made by upscaling a bundled sample (samples/coffee.png).
+The 4000x3000 JPEG is ``bench.run.make_jpeg``'s: a photo upscaled, with film grain.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import logging
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def make_jpeg(width: int = 4000, height: int = 3000) -> bytes:
-    sample = Image.open(REPO / "samples" / "coffee.png").convert("RGB")
-    buffer = io.BytesIO()
-    sample.resize((width, height), Image.BICUBIC).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
+from bench.run import make_jpeg
 
 
 def main() -> None:
@@ -44,7 +34,7 @@ def main() -> None:
     from core.weights import resolve_weights
     from ui import cache
 
-    data = make_jpeg()
+    data = make_jpeg(3000, 4000)
     weights = resolve_weights()
     predictor = cache.get_predictor(str(weights.path), weights.path.stat().st_mtime_ns, args.size)
     predictor.run(np.zeros((64, 64, 3), np.uint8))  # warm-up: first-call allocations
@@ -68,11 +58,11 @@ def main() -> None:
                          lambda: cache.predict(digest, args.size, predictor.info.sha256, predictor, rgb))
             stats, hist = timed(f"{phase}: stats + 4096-bin histogram",
                                 lambda: cache.summary(digest, args.size, predictor.info.sha256, pred.depth))
-            small_rgb, small_depth = timed(f"{phase}: downscale to 1600 px for display",
+            small_rgb, small_depth = timed(f"{phase}: photo and map at display size",
                                            lambda: cache.display_arrays(digest, args.size, predictor.info.sha256,
-                                                                        rgb, pred.depth))
+                                                                        rgb, pred))
             lo, hi = hist.percentiles((1.0, 99.0))
-            timed(f"{phase}: colorize heatmap (1600x1200)", lambda: colorize(small_depth, "inferno", lo, hi))
+            timed(f"{phase}: colorize heatmap ({small_depth.shape[1]}x{small_depth.shape[0]})", lambda: colorize(small_depth, "inferno", lo, hi))
             timed(f"{phase}: pixel probe grid", lambda: pixel_probe(pred.depth, hist, lo, hi))
             rows.setdefault(f"{phase}: TOTAL upload -> heatmap", []).append(time.perf_counter() - start)
 

@@ -168,3 +168,22 @@ def test_a_user_kept_waiting_too_long_gets_the_busy_message_and_carries_on(
     assert not app.error
     assert _heatmaps(app)
     assert "busy.png" in " ".join(c.value for c in app.caption)
+
+
+def test_the_pitfalls_page_explains_a_busy_server_and_retries(app: AppTest, gate) -> None:
+    _upload(app, "pitfalls.png", _png(3))  # the photo itself is predicted while the gate is free
+    assert _heatmaps(app)
+    gate.timeout = 0.5
+    holder = _Holder(gate)
+    try:
+        app.switch_page("app_pages/pitfalls.py").run()  # its flat-grey example needs a new prediction
+        assert not app.exception, app.exception
+        errors = [e.value for e in app.error]
+        assert len(errors) == 1 and errors[0].startswith("The server is busy")
+        assert app.button(key="pit_flat_retry")
+    finally:
+        holder.stop()
+    app.button(key="pit_flat_retry").click().run()
+    assert not app.exception, app.exception
+    assert not app.error
+    assert any("structure invented from nothing" in c for im in app.image for c in im.captions)

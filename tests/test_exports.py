@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.depth import sanitize, to_uint16
-from core.exports import npy_bytes, ply_bytes, png16_bytes, png_bytes, read_ply_vertices, side_by_side
+from core.exports import jpeg_bytes, npy_bytes, ply_bytes, png16_bytes, png_bytes, read_ply_vertices, side_by_side
 from core.pointcloud import PointCloud, build_point_cloud
 
 SIZES = [(1, 1), (2, 3), (31, 17), (120, 160)]
@@ -52,6 +52,36 @@ def test_png_gray_round_trip(dtype) -> None:
 def test_png_rejects_unsupported_images(image: np.ndarray) -> None:
     with pytest.raises(TypeError, match="HxWx3 uint8"):
         png_bytes(image)
+
+
+# ---------------------------------------------------------------- JPEG (for the screen)
+
+
+def test_jpeg_of_a_heatmap_looks_like_it_and_keeps_channel_order() -> None:
+    from core.colormaps import colorize
+
+    depth = cv2.resize(np.random.default_rng(3).random((12, 16)).astype(np.float32), (320, 240),
+                       interpolation=cv2.INTER_CUBIC)
+    heat = colorize(depth, "inferno")
+    data = jpeg_bytes(heat, quality=90)
+    assert data[:3] == b"\xff\xd8\xff" and len(data) < len(png_bytes(heat))
+    decoded = cv2.cvtColor(_decode(data), cv2.COLOR_BGR2RGB)
+    assert decoded.shape == heat.shape
+    assert np.abs(decoded.astype(int) - heat).mean() < 2.0  # smooth map: visually the same
+    red = np.zeros((16, 16, 3), np.uint8)
+    red[..., 0] = 255
+    r, _, b = cv2.cvtColor(_decode(jpeg_bytes(red)), cv2.COLOR_BGR2RGB)[8, 8]
+    assert r > 240 and b < 16  # red stays red, not blue
+
+
+@pytest.mark.parametrize(
+    ("image", "quality", "error"),
+    [(np.zeros((2, 2), np.uint16), 90, TypeError), (np.zeros((2, 2, 3), np.float32), 90, TypeError),
+     (np.zeros((2, 2, 3), np.uint8), 0, ValueError), (np.zeros((2, 2, 3), np.uint8), 101, ValueError)],
+)
+def test_jpeg_refuses_what_it_cannot_encode(image, quality, error) -> None:
+    with pytest.raises(error, match="uint8|quality"):
+        jpeg_bytes(image, quality=quality)
 
 
 @pytest.mark.parametrize("shape", SIZES)

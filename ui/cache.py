@@ -18,6 +18,7 @@ from core.depth import DepthHistogram, DepthStats, depth_stats, histogram
 from core.display import DISPLAY_MAX_WIDTH, downscale
 from core.image_io import decode_image
 from core.predictor import Prediction, Predictor, load_predictor
+from ui.conversion_progress import load_showing_conversion
 
 __all__ = ["PERCENTILES", "decode", "display_arrays", "get_predictor", "predict", "summary"]
 
@@ -31,10 +32,15 @@ _HIST_BINS = 4096  # percentiles and probe percentages accurate to 1/4096 of the
 def get_predictor(weights_path: str, weights_mtime_ns: int, size: int) -> Predictor:
     """One predictor per (weights file, network size), shared by every session.
 
+    The backend is ``"auto"``: OpenVINO when it is installed and passes its self-check
+    against torch, else torch (``info.backend_note`` says why; the sidebar shows it).
+    The first load on a machine converts the model once, with a progress bar.
     ``weights_mtime_ns`` is part of the key so that a replaced file is loaded again.
     """
     del weights_mtime_ns  # only a cache key
-    return load_predictor(weights=weights_path, size=size)
+    return load_showing_conversion(
+        lambda status: load_predictor(weights=weights_path, size=size, backend="auto", status=status)
+    )
 
 
 @st.cache_data(max_entries=6, show_spinner=False)
@@ -92,8 +98,13 @@ def summary(digest: str, size: int, weights_sha256: str, _depth: np.ndarray) -> 
 
 @st.cache_data(max_entries=6, show_spinner=False)
 def display_arrays(
-    digest: str, size: int, weights_sha256: str, _rgb: np.ndarray, _depth: np.ndarray
+    digest: str, size: int, weights_sha256: str, _rgb: np.ndarray, _prediction: Prediction
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The photo and its map shrunk to at most ``DISPLAY_MAX_WIDTH`` columns for the screen."""
+    """The photo and its map at most ``DISPLAY_MAX_WIDTH`` columns wide, for the screen.
+
+    The photo is area-averaged; the map is resampled from the raw network output at that
+    size (the same bicubic surface as the full-resolution map, without shrinking it).
+    """
     del digest, size, weights_sha256  # only cache keys
-    return downscale(_rgb, DISPLAY_MAX_WIDTH), downscale(_depth, DISPLAY_MAX_WIDTH)
+    rgb_small = downscale(_rgb, DISPLAY_MAX_WIDTH)
+    return rgb_small, _prediction.depth_at(*rgb_small.shape[:2])

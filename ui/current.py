@@ -22,12 +22,12 @@ import streamlit as st
 from core.concurrency import InferenceBusyError
 from core.depth import DepthHistogram, DepthStats
 from core.image_io import ImageDecodeError
-from core.predictor import Prediction, PredictorInfo
+from core.predictor import Prediction, Predictor, PredictorInfo
 from ui import cache
 from ui.image_source import ImageChoice, selected_image
 from ui.model_status import loaded_predictor
 
-__all__ = ["CurrentPrediction", "current_prediction"]
+__all__ = ["CurrentPrediction", "current_prediction", "predict_or_explain"]
 
 _LAST = "last_prediction"  # session key read by ui.model_status.show_last_prediction
 
@@ -68,7 +68,7 @@ class CurrentPrediction:
 
     def display(self) -> tuple[np.ndarray, np.ndarray]:
         """(rgb, depth) shrunk to at most ``DISPLAY_MAX_WIDTH`` columns for the screen."""
-        return cache.display_arrays(*self._key(), self.rgb, self.depth)
+        return cache.display_arrays(*self._key(), self.rgb, self.prediction)
 
     def summary(self) -> tuple[DepthStats, DepthHistogram]:
         """Statistics and a 4096-bin histogram of the full-resolution map."""
@@ -104,13 +104,26 @@ def current_prediction(*, show_prompt: bool = True) -> CurrentPrediction | None:
         if show_prompt:
             st.warning("The model is not loaded: the **Model** section of the sidebar says what to do.", icon=":material/warning:")
         return None
-    try:
-        prediction = cache.predict(choice.digest, predictor.size, predictor.info.sha256, predictor, rgb)
-    except InferenceBusyError as e:  # nothing was cached: the next run tries again
-        if show_prompt:
-            st.error(str(e), icon=":material/hourglass_disabled:")
-            st.button("Try again", key="busy_retry", icon=":material/refresh:")
+    prediction = predict_or_explain(choice.digest, predictor, rgb, retry_key="busy_retry", show=show_prompt)
+    if prediction is None:
         return None
     current = CurrentPrediction(choice.name, choice.kind, choice.digest, rgb, prediction, predictor.info)
     st.session_state[_LAST] = {"name": choice.name, "net_hw": current.net_hw, "seconds": dict(prediction.seconds)}
     return current
+
+
+def predict_or_explain(
+    digest: str, predictor: Predictor, rgb: np.ndarray, *, retry_key: str, show: bool = True
+) -> Prediction | None:
+    """``cache.predict`` for this image, or None with the busy message and a "Try again" button.
+
+    A busy server (no inference slot within the gate's timeout) caches nothing, so the
+    button's rerun simply tries again; the rest of the page keeps working.
+    """
+    try:
+        return cache.predict(digest, predictor.size, predictor.info.sha256, predictor, rgb)
+    except InferenceBusyError as e:
+        if show:
+            st.error(str(e), icon=":material/hourglass_disabled:")
+            st.button("Try again", key=retry_key, icon=":material/refresh:")
+        return None
