@@ -38,6 +38,7 @@ __all__ = [
     "WeightsError",
     "WeightsHashError",
     "WeightsMismatchError",
+    "WeightsNotFoundError",
     "WeightsUnsafeError",
     "check_state_dict",
     "download_weights",
@@ -135,6 +136,10 @@ class ResolvedWeights:
 
 class WeightsError(RuntimeError):
     """Base class for every failure to obtain or read the weights."""
+
+
+class WeightsNotFoundError(WeightsError, FileNotFoundError):
+    """An explicit path or ``MIDAS_WEIGHTS`` names a file that does not exist (or a folder)."""
 
 
 class WeightsDownloadError(WeightsError):
@@ -300,7 +305,8 @@ def resolve_weights(
         The file and where it came from.
 
     Raises:
-        FileNotFoundError: ``path`` or ``MIDAS_WEIGHTS`` names a file that does not exist.
+        WeightsNotFoundError: ``path`` or ``MIDAS_WEIGHTS`` names a file that does not exist
+            (also a ``FileNotFoundError``).
         TypeError: ``config`` is not a :class:`WeightsConfig`.
         WeightsError: The download failed (see :func:`download_weights`).
     """
@@ -342,7 +348,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         The tensors by name, in file order.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
+        WeightsNotFoundError: ``path`` does not exist (also a ``FileNotFoundError``).
         WeightsCorruptError: The file is truncated or is not a torch checkpoint.
         WeightsUnsafeError: The file contains code or objects a weights-only load refuses.
         WeightsMismatchError: The file holds something other than a mapping of names to tensors.
@@ -474,7 +480,7 @@ def _existing_file(path: str | os.PathLike[str], what: str, hint: str = "") -> P
     resolved = Path(path).expanduser()
     if not resolved.is_file():
         state = "is a folder, not a file" if resolved.is_dir() else "does not exist"
-        raise FileNotFoundError(f"{what}, {resolved}, {state}. Check the path. {hint}".rstrip())
+        raise WeightsNotFoundError(f"{what}, {resolved}, {state}. Check the path. {hint}".rstrip())
     return resolved
 
 

@@ -47,6 +47,7 @@ from core.weights import (  # noqa: E402  (after the skip, on purpose)
     WeightsError,
     WeightsHashError,
     WeightsMismatchError,
+    WeightsNotFoundError,
     WeightsUnsafeError,
     check_state_dict,
     download_weights,
@@ -314,7 +315,7 @@ def test_read_checkpoint_rejects_truncated_or_foreign_files(
 
 
 def test_read_checkpoint_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"nothing-here\.pt"):
+    with pytest.raises(WeightsNotFoundError, match=r"nothing-here\.pt"):
         read_checkpoint(tmp_path / "nothing-here.pt")
 
 
@@ -665,9 +666,9 @@ def test_resolve_explicit_missing_path_raises(hub: Path, tmp_path: Path) -> None
     hub.mkdir(parents=True)
     # A cached file is there, but must not be used instead.
     os.symlink(CHECKPOINT, hub / MIDAS_SMALL.file_names[0])
-    with pytest.raises(FileNotFoundError, match=r"typo\.pt"):
+    with pytest.raises(WeightsNotFoundError, match=r"typo\.pt"):
         resolve_weights(missing)
-    with pytest.raises(FileNotFoundError, match="folder"):
+    with pytest.raises(WeightsNotFoundError, match="folder"):
         resolve_weights(tmp_path)
 
 
@@ -682,9 +683,10 @@ def test_resolve_env_var_missing_file_raises(
     hub: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("MIDAS_WEIGHTS", str(tmp_path / "gone.pt"))
-    with pytest.raises(FileNotFoundError) as info:
+    with pytest.raises(WeightsNotFoundError) as info:
         resolve_weights(config=dataclasses.replace(MIDAS_SMALL, url=_closed_port_url()))
     assert "MIDAS_WEIGHTS" in str(info.value) and "gone.pt" in str(info.value)
+    assert isinstance(info.value, FileNotFoundError)  # callers catching the builtin still do
 
 
 @pytest.mark.parametrize("name", MIDAS_SMALL.file_names)
