@@ -5,17 +5,21 @@ from __future__ import annotations
 import io
 import os
 import re
+import struct
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Callable
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, ImageOps
 
+from core import image_io
 from core.image_io import (
     DEFAULT_MAX_PIXELS,
     SUPPORTED_FORMATS,
@@ -366,3 +370,319 @@ def test_damaged_images_only_raise_image_decode_error(
     if cut is not None:
         del data[cut % len(data) :]
     _assert_decodes_or_refuses(bytes(data))
+
+
+# ---------------------------------------------------------------- the JPEG fast path
+#
+# Plain JPEGs are decoded by OpenCV instead of Pillow. Each test below checks the pixels
+# against Pillow's own decode, computed here without core.image_io, and checks which path
+# decode_image took, so a silent fallback to Pillow cannot pass for the fast path.
+
+
+def _photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """Gradients plus grain: every 8x8 block has detail, like a photo. HxWx3 uint8."""
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 255 // max(width - 1, 1), y * 255 // max(height - 1, 1), (x + y) * 7 % 256], axis=-1)
+    grain = np.random.default_rng(seed).normal(0.0, 6.0, base.shape)
+    return np.clip(base + grain, 0, 255).astype(np.uint8)
+
+
+def _jpeg(height: int, width: int, mode: str = "RGB", orientation: int | None = None, **params: object) -> bytes:
+    im = Image.fromarray(_photo(height, width)).convert(mode)
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        params["exif"] = exif.tobytes()
+    return _save(im, "JPEG", **params)
+
+
+def _pillow_reference(data: bytes) -> np.ndarray:
+    """What a photo viewer built on Pillow shows: the reference the fast path must equal."""
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+
+
+@pytest.fixture
+def fast_path(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Records, per decode_image call on a JPEG, whether the OpenCV path produced the array."""
+    taken: list[bool] = []
+    attempt = image_io._decode_plain_jpeg
+
+    def spy(data: bytes, im: ImageFile.ImageFile) -> np.ndarray | None:
+        rgb = attempt(data, im)
+        taken.append(rgb is not None)
+        return rgb
+
+    monkeypatch.setattr(image_io, "_decode_plain_jpeg", spy)
+    return taken
+
+
+@pytest.fixture
+def imdecode_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the calls decode_image makes to cv2.imdecode."""
+    calls: list[int] = []
+    imdecode = cv2.imdecode
+
+    def counting(buf: np.ndarray, flags: int) -> np.ndarray | None:
+        calls.append(flags)
+        return imdecode(buf, flags)
+
+    monkeypatch.setattr(image_io.cv2, "imdecode", counting)
+    return calls
+
+
+def _decode_with_pillow_only(data: bytes) -> np.ndarray:
+    """decode_image with the fast path switched off: the gate as it was before it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(image_io, "_decode_plain_jpeg", lambda data, im: None)
+        return decode_image(data)
+
+
+def _assert_fast_and_exact(data: bytes, taken: list[bool]) -> np.ndarray:
+    rgb = decode_image(data)
+    assert taken == [True], "the OpenCV path was not taken"
+    expected = _pillow_reference(data)
+    assert rgb.shape == expected.shape and rgb.dtype == np.uint8
+    assert rgb.flags.c_contiguous and rgb.flags.writeable
+    np.testing.assert_array_equal(rgb, expected)
+    return rgb
+
+
+SIZES = [(1, 1), (7, 3), (333, 1001)]  # height, width: 1x1, 3x7 and 1001x333 pixels
+
+
+@pytest.mark.parametrize("quality", [50, 75, 95, 100])
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+@pytest.mark.parametrize("subsampling", [0, 1, 2], ids=["4:4:4", "4:2:2", "4:2:0"])
+def test_rgb_jpegs_decode_fast_and_exactly(
+    subsampling: int, progressive: bool, quality: int, fast_path: list[bool]
+) -> None:
+    for height, width in SIZES:
+        fast_path.clear()
+        data = _jpeg(height, width, quality=quality, subsampling=subsampling, progressive=progressive)
+        assert _assert_fast_and_exact(data, fast_path).shape == (height, width, 3)
+
+
+@pytest.mark.parametrize("quality", [50, 90, 100])
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_grayscale_jpegs_decode_fast_and_exactly(progressive: bool, quality: int, fast_path: list[bool]) -> None:
+    for height, width in SIZES:
+        fast_path.clear()
+        data = _jpeg(height, width, "L", quality=quality, progressive=progressive)
+        rgb = _assert_fast_and_exact(data, fast_path)
+        assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+
+
+@pytest.mark.parametrize(
+    "sampling",
+    [
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR_411,
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440,
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
+    ],
+    ids=["4:1:1", "4:4:0", "4:2:0"],
+)
+@pytest.mark.parametrize("restart_interval", [0, 1, 5])
+def test_opencv_written_jpegs_with_restart_markers_decode_fast_and_exactly(
+    sampling: int, restart_interval: int, fast_path: list[bool]
+) -> None:
+    ok, encoded = cv2.imencode(
+        ".jpg", _photo(101, 203),
+        [cv2.IMWRITE_JPEG_QUALITY, 85, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling,
+         cv2.IMWRITE_JPEG_RST_INTERVAL, restart_interval],
+    )
+    assert ok
+    data = encoded.tobytes()
+    assert (b"\xff\xd0" in data) == (restart_interval > 0)
+    _assert_fast_and_exact(data, fast_path)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize(("height", "width"), [(1, 1), (7, 3), (40, 61)])
+def test_exif_orientation_matches_pillow_on_the_fast_path(
+    orientation: int, height: int, width: int, fast_path: list[bool]
+) -> None:
+    data = _jpeg(height, width, orientation=orientation, quality=90)
+    rgb = _assert_fast_and_exact(data, fast_path)
+    turned = orientation in (5, 6, 7, 8)
+    assert rgb.shape[:2] == ((width, height) if turned else (height, width))
+
+
+def test_xmp_orientation_is_applied_as_pillow_applies_it(fast_path: list[bool]) -> None:
+    # Pillow also reads tiff:Orientation from XMP when there is no EXIF block; OpenCV does not.
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description tiff:Orientation="6"/></x:xmpmeta>'
+    data = _save(Image.fromarray(_photo(20, 30)), "JPEG", xmp=xmp)
+    assert _assert_fast_and_exact(data, fast_path).shape == (30, 20, 3)
+
+
+def test_the_big_photo_takes_the_fast_path(fast_path: list[bool], imdecode_calls: list[int]) -> None:
+    data = _jpeg(1080, 1920, quality=92)
+    _assert_fast_and_exact(data, fast_path)
+    assert imdecode_calls == [cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION]
+
+
+def test_cmyk_jpeg_takes_the_pillow_path(fast_path: list[bool], imdecode_calls: list[int]) -> None:
+    data = BY_NAME["jpeg-cmyk-cyan"].data
+    rgb = decode_image(data)
+    assert fast_path == [False] and imdecode_calls == []
+    np.testing.assert_array_equal(rgb, _pillow_reference(data))
+    BY_NAME["jpeg-cmyk-cyan"].check(rgb)
+
+
+def test_truncated_jpegs_never_reach_opencv(fast_path: list[bool], imdecode_calls: list[int]) -> None:
+    # libjpeg pads a short file with grey; only Pillow notices, so the file must go to Pillow.
+    data = _jpeg(40, 56, quality=90, progressive=True)
+    between_scans = data.index(b"\xff\xc4", data.index(b"\xff\xda"))  # a DHT after the first scan
+    cuts = [
+        data[: len(data) // 2],
+        data[:-2],  # all but the EOI
+        data[: len(data) // 2] + b"\xff",
+        data[: between_scans + 6] + b"\xff\xd9",  # ends in EOI bytes, but inside the DHT segment
+    ]
+    for cut in cuts:
+        with pytest.raises(ImageDecodeError, match=re.escape("The file is truncated or corrupt: the JPEG data")):
+            decode_image(cut)
+    assert fast_path == [False] * len(cuts)
+    assert imdecode_calls == []
+
+
+def test_a_truncated_jpeg_is_refused_with_the_same_message_as_before() -> None:
+    data = BY_NAME["jpeg-truncated-half"].data
+    with pytest.raises(ImageDecodeError) as fast:
+        decode_image(data)
+    with pytest.raises(ImageDecodeError) as pillow:
+        _decode_with_pillow_only(data)
+    assert str(fast.value) == str(pillow.value)
+    assert "image file is truncated" in str(fast.value)
+
+
+@pytest.mark.parametrize(
+    "trailer",
+    [b"\x00" * 7, b"\xff\xd9", b"garbage after the image", b"second image"],
+    ids=["zeros", "second-eoi", "text", "second-jpeg"],
+)
+def test_bytes_after_the_eoi_are_ignored_on_the_fast_path(trailer: bytes, fast_path: list[bool]) -> None:
+    # Phones append videos and other data after the image (motion photos, MPO).
+    data = _jpeg(31, 45, quality=90, orientation=6)
+    if trailer == b"second image":
+        trailer = _jpeg(8, 8, quality=50)
+    rgb = _assert_fast_and_exact(data + trailer, fast_path)
+    np.testing.assert_array_equal(rgb, decode_image(data))
+
+
+def test_a_jpeg_whose_exif_pillow_cannot_rewrite_is_refused_as_before(fast_path: list[bool]) -> None:
+    # After rotating, ImageOps.exif_transpose rewrites the EXIF block and fails on a tag
+    # Pillow cannot write back (here ImageLength, 0x0108, stored as a rational).
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x011A] = 72.0  # XResolution, a rational
+    block = exif.tobytes()
+    endian = "<" if block[6:8] == b"II" else ">"
+    block = block.replace(struct.pack(f"{endian}HH", 0x011A, 5), struct.pack(f"{endian}HH", 0x0108, 5))
+    data = _save(Image.fromarray(_photo(4, 6)), "JPEG", exif=block)
+    with pytest.raises(ImageDecodeError) as fast:
+        decode_image(data)
+    with pytest.raises(ImageDecodeError) as pillow:
+        _decode_with_pillow_only(data)
+    assert str(fast.value) == str(pillow.value)
+    assert str(fast.value).startswith("The file is truncated or corrupt: the JPEG data could not be decoded")
+    assert fast_path == [False]
+
+
+def _raise_cv2_error(buf: np.ndarray, flags: int) -> np.ndarray:
+    raise cv2.error("simulated OpenCV failure")
+
+
+@pytest.mark.parametrize(
+    "imdecode",
+    [
+        lambda buf, flags: None,
+        _raise_cv2_error,
+        lambda buf, flags: np.zeros((45, 31, 3), np.uint8),  # stored 31 wide, 45 tall: transposed
+        lambda buf, flags: np.zeros((31, 45), np.uint8),
+    ],
+    ids=["none", "cv2-error", "wrong-shape", "no-channels"],
+)
+def test_pillow_decides_when_opencv_fails_or_surprises(
+    imdecode: Callable[[np.ndarray, int], np.ndarray], fast_path: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _jpeg(31, 45, quality=90, orientation=6)
+    monkeypatch.setattr(image_io.cv2, "imdecode", imdecode)
+    rgb = decode_image(data)
+    assert fast_path == [False]
+    np.testing.assert_array_equal(rgb, _pillow_reference(data))
+
+
+@pytest.mark.parametrize(
+    ("data", "end"),
+    [
+        (b"\xff\xd8\xff\xd9", 4),
+        (b"\xff\xd8\xff\xfe\x00\x04hi\x12\xff\x00\xff\xd9tail", 13),  # comment, garbage, stuffed 0xFF
+        (b"\xff\xd8\xff\xda\x00\x02\x01\xff\xd0\x02\xff\xff\xd9", 13),  # restart marker, fill byte
+        (b"\xff\xd8\xff\xfe\x00\x04\xff\xd9\xff\xd9", 10),  # the comment holds an EOI, the real one follows
+        (b"\xff\xd8\xff\xfe\x00\x04\xff\xd9", None),  # the only EOI is inside the comment
+        (b"\xff\xd8\xff\xfe\x00\x06\xff\xd9", None),  # ... of a comment longer than the file
+        (b"\xff\xd8\xff\xfe\x00\x01\xff\xd9", None),  # a length below 2
+        (b"\xff\xd8\xff\xc9\x00\x02\xff\xd9", None),  # arithmetic-coded frame
+        (b"\xff\xd8\xff\xc3\x00\x02\xff\xd9", None),  # lossless frame
+        (b"\xff\xd8\xff\xd8\xff\xd9", None),  # a second SOI
+        (b"\xff\xd8\xff\xfe\x00", None),  # cut inside a length field
+        (b"\xff\xd8\xff\xda\x00\x02\x01\x02\x03", None),  # scan data runs to the end
+    ],
+)
+def test_jpeg_end_walks_markers_as_libjpeg_does(data: bytes, end: int | None) -> None:
+    assert image_io._jpeg_end(data) == end
+
+
+_FUZZ_JPEGS = [
+    _jpeg(29, 45, quality=80, orientation=6),
+    _jpeg(29, 45, "L", quality=80, progressive=True, orientation=8),
+    _jpeg(29, 45, quality=80, subsampling=0, progressive=True),
+    cv2.imencode(".jpg", _photo(40, 64), [cv2.IMWRITE_JPEG_RST_INTERVAL, 1])[1].tobytes(),
+]
+
+
+def _outcome(decode: Callable[[bytes], np.ndarray], data: bytes) -> tuple[str, object]:
+    try:
+        return "pixels", decode(data)
+    except ImageDecodeError as e:
+        return "refused", str(e)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    base=st.sampled_from(_FUZZ_JPEGS),
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.sampled_from([0x00, 0xFF, 0xD9, 0xDA, 0xC4, 0x12, 0x80])),
+        min_size=1, max_size=6,
+    ),
+    cut=st.none() | st.integers(min_value=2),
+)
+def test_damaged_jpegs_give_what_pillow_gives(base: bytes, edits: list[tuple[int, int]], cut: int | None) -> None:
+    # Damage that keeps an EOI (or cuts and appends one) reaches OpenCV; it must still
+    # give the very pixels, or the very refusal, of the Pillow path.
+    data = bytearray(base)
+    for position, value in edits:
+        data[2 + position % (len(data) - 2)] = value
+    if cut is not None:
+        data = data[: cut % len(data)] + b"\xff\xd9"
+    fast_kind, fast = _outcome(decode_image, bytes(data))
+    pillow_kind, pillow = _outcome(_decode_with_pillow_only, bytes(data))
+    assert fast_kind == pillow_kind, (fast, pillow)
+    if fast_kind == "pixels":
+        np.testing.assert_array_equal(fast, pillow)
+    else:
+        assert fast == pillow
+
+
+def test_a_rotated_jpeg_whose_exif_pillow_cannot_rewrite_is_refused_with_a_message() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: exif_transpose rewrites the block
+    exif[0x011A] = 72.0  # XResolution, a rational...
+    raw = exif.tobytes()
+    bad = raw.replace(b"\x1a\x01", b"\x0f\x01") if b"II*" in raw[:10] else raw.replace(b"\x01\x1a", b"\x01\x0f")
+    assert bad != raw  # ...now under the id of Make, an ASCII tag
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), (10, 200, 30)).save(buffer, "JPEG", exif=bad)
+    with pytest.raises(ImageDecodeError, match="truncated or corrupt"):
+        decode_image(buffer.getvalue())
