@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from core.depth import (
     percentile_of,
     percentile_values,
     sanitize,
+    summarize,
     to_uint16,
     to_uint8,
 )
@@ -62,7 +66,7 @@ DEPTHS = st.one_of(_any_floats(), _constant(), _tiny_range())
 # ---------------------------------------------------------------- validation
 
 
-@pytest.mark.parametrize("fn", [sanitize, normalize, to_uint8, to_uint16, depth_stats, histogram])
+@pytest.mark.parametrize("fn", [sanitize, normalize, to_uint8, to_uint16, depth_stats, histogram, summarize])
 def test_rejects_wrong_ndim(fn) -> None:
     with pytest.raises(ValueError, match="HxW"):
         fn(np.zeros((2, 2, 3), np.float32))
@@ -70,14 +74,14 @@ def test_rejects_wrong_ndim(fn) -> None:
         fn(np.zeros(4, np.float32))
 
 
-@pytest.mark.parametrize("fn", [sanitize, normalize, to_uint8, to_uint16, depth_stats])
+@pytest.mark.parametrize("fn", [sanitize, normalize, to_uint8, to_uint16, depth_stats, summarize])
 @pytest.mark.parametrize("dtype", [np.bool_, np.complex64, object])
 def test_rejects_wrong_dtype(fn, dtype) -> None:
     with pytest.raises(TypeError, match="dtype"):
         fn(np.zeros((2, 2), dtype=dtype))
 
 
-@pytest.mark.parametrize("fn", [sanitize, normalize, to_uint16])
+@pytest.mark.parametrize("fn", [sanitize, normalize, to_uint16, summarize])
 def test_rejects_non_arrays_and_empty(fn) -> None:
     with pytest.raises(TypeError, match="numpy.ndarray"):
         fn([[0.0, 1.0]])
@@ -389,6 +393,260 @@ def test_histogram_of_a_constant_map() -> None:
 def test_histogram_bins_validation(bins: int) -> None:
     with pytest.raises(ValueError, match="bins"):
         histogram(SMALL, bins=bins)
+
+
+# ---------------------------------------------------------------- summarize
+
+PERCENTILES = (0, 1, 5, 25, 50, 75, 95, 99, 100)
+
+
+def _assert_same(got: tuple, stats, hist) -> None:
+    """summarize's result equals (depth_stats, histogram): every field, every count, every edge."""
+    got_stats, got_hist = got
+    assert got_stats == stats
+    np.testing.assert_array_equal(got_hist.counts, hist.counts)
+    np.testing.assert_array_equal(got_hist.edges, hist.edges)
+    assert got_hist.counts.dtype == np.int64
+
+
+def _assert_matches_numpy(x: np.ndarray, qs=PERCENTILES, bins: int = 4096, std_rtol: float = 1e-9) -> None:
+    """summarize against float64 numpy on the finite values: what a user would compute by hand."""
+    x32 = x.astype(np.float32)
+    finite = x32[np.isfinite(x32)].astype(np.float64)
+    stats, hist = summarize(x, qs, bins=bins)
+    assert stats.nonfinite == x.size - finite.size
+    assert hist.total == finite.size
+    assert (stats.min, stats.max) == (finite.min(), finite.max())
+    assert stats.mean == pytest.approx(finite.mean(), rel=1e-12, abs=1e-12 * finite.std())
+    assert stats.std == pytest.approx(finite.std(), rel=std_rtol, abs=1e-300)
+    tol = (finite.max() - finite.min()) / 4096 * 1.0001
+    np.testing.assert_allclose([stats.percentiles[q] for q in qs], np.percentile(finite, qs), rtol=0, atol=tol)
+    np.testing.assert_array_equal(hist.edges, np.linspace(finite.min(), finite.max(), bins + 1))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (5, 1), (3, 4), (64, 48), (1, 300001), (300001, 1), (517, 1031)])
+@pytest.mark.parametrize("bins", [1, 256, 4096])
+def test_summarize_equals_depth_stats_and_histogram(shape, bins: int) -> None:
+    # (517, 1031) is shared between threads; (1, 300001) spans three blocks in one row
+    x = _random(shape, seed=sum(shape) + bins)
+    _assert_same(summarize(x, PERCENTILES, bins=bins), depth_stats(x, PERCENTILES), histogram(x, bins=bins))
+    if x.size > 1:
+        _assert_matches_numpy(x, bins=bins)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (300, 500), (517, 1031)])
+def test_summarize_histogram_matches_numpy(shape) -> None:
+    x = _random(shape, seed=7)
+    _, hist = summarize(x, bins=4096)
+    counts, _ = np.histogram(x.astype(np.float64), bins=4096, range=(float(x.min()), float(x.max())))
+    np.testing.assert_array_equal(hist.counts, counts)  # random data: no value on an edge
+
+
+@pytest.mark.parametrize("shape", [(1, 9), (6, 7), (600, 900)])
+@pytest.mark.parametrize("bad", [[np.nan], [np.inf], [-np.inf], [np.nan, np.inf, -np.inf]])
+def test_summarize_ignores_non_finite(shape, bad: list[float]) -> None:
+    x = _random(shape, seed=11)
+    rng = np.random.default_rng(12)
+    hit = rng.random(shape) < 0.1
+    hit.flat[0] = hit.flat[-1] = True
+    x[hit] = rng.choice(np.array(bad, np.float32), size=int(hit.sum()))
+    stats, hist = summarize(x, PERCENTILES)
+    assert stats.nonfinite == int(hit.sum())
+    _assert_same((stats, hist), depth_stats(x, PERCENTILES), histogram(x, bins=4096))
+    _assert_matches_numpy(x)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (5, 1), (300, 2000)])
+@pytest.mark.parametrize("value", [3.25, -1e6, 0.0])
+def test_summarize_constant_map(shape, value: float) -> None:
+    x = np.full(shape, value, np.float32)
+    stats, hist = summarize(x, (5, 50, 95), bins=16)
+    assert stats.constant and (stats.min, stats.max, stats.mean, stats.std) == (value, value, value, 0.0)
+    assert stats.percentiles == {5: value, 50: value, 95: value}
+    assert hist.counts[0] == x.size and hist.total == x.size
+    _assert_same((stats, hist), depth_stats(x, (5, 50, 95)), histogram(x, bins=16))
+
+
+def test_summarize_nearly_constant_map_still_counts_its_histogram() -> None:
+    # a range too narrow to stretch is "constant" for display, but histogram bins it
+    x = np.array([[0.0, 1e-45, 1e-45], [0.0, 0.0, 1e-45]], np.float32)
+    stats, hist = summarize(x, (50,), bins=2)
+    assert stats.constant and stats.std == 0.0
+    np.testing.assert_array_equal(hist.counts, [3, 3])
+    _assert_same((stats, hist), depth_stats(x, (50,)), histogram(x, bins=2))
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("shape", [(1, 3), (4, 4), (800, 700)])
+def test_summarize_all_non_finite(value: float, shape) -> None:
+    x = np.full(shape, value, np.float32)
+    stats, hist = summarize(x, (1, 99), bins=8)
+    assert stats.constant and stats.nonfinite == x.size
+    assert (stats.min, stats.max, stats.mean, stats.std) == (0.0, 0.0, 0.0, 0.0)
+    assert stats.percentiles == {1: 0.0, 99: 0.0}
+    np.testing.assert_array_equal(hist.counts, np.zeros(8))
+    np.testing.assert_array_equal(hist.edges, np.zeros(9))
+    _assert_same((stats, hist), depth_stats(x, (1, 99)), histogram(x, bins=8))
+
+
+@pytest.mark.parametrize("offset", [1e4, 1e6, -3e7])
+@pytest.mark.parametrize("shape", [(200, 300), (800, 900)])
+def test_summarize_std_is_robust_to_a_large_offset(offset: float, shape) -> None:
+    # a one-pass E[x^2] - E[x]^2 in float64 loses about 1e-4 of the variance at 1e6
+    for noise in (1.0, 0.01):
+        x = _random(shape, seed=2) * np.float32(noise) + np.float32(offset)
+        if np.ptp(x) == 0:
+            continue
+        exact = x.astype(np.float64)
+        stats, _ = summarize(x)
+        assert stats.mean == pytest.approx(float(exact.mean()), rel=1e-13)
+        assert stats.std == pytest.approx(float(exact.std()), rel=1e-9)
+        assert depth_stats(x) == stats
+
+
+def test_summarize_survives_values_near_the_float32_limit() -> None:
+    # x - mean would overflow float32 here (the old depth_stats gave mean -inf, std nan)
+    for x in (
+        np.array([[-3e38, 3e38, 3e38, 3e38]], np.float32),
+        np.array([[0.0, 1.1342746e38], [1.1342746e38, 1.1342746e38]], np.float32),
+    ):
+        exact = x.astype(np.float64)
+        stats, hist = summarize(x, (0, 50, 100))
+        assert stats.mean == pytest.approx(exact.mean(), rel=1e-12)
+        assert stats.std == pytest.approx(exact.std(), rel=1e-12)
+        assert hist.total == x.size
+        assert depth_stats(x, (0, 50, 100)) == stats
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float16, np.float64])
+@pytest.mark.parametrize("shape", [(1, 9), (9, 1), (40, 30), (600, 900)])
+def test_summarize_any_dtype(dtype, shape) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 200, size=shape).astype(dtype)  # integers: many values on bin edges
+    stats, hist = summarize(x, PERCENTILES, bins=100)
+    _assert_same((stats, hist), depth_stats(x, PERCENTILES), histogram(x, bins=100))
+    exact = x.astype(np.float64)
+    assert (stats.min, stats.max) == (exact.min(), exact.max())
+    assert stats.mean == pytest.approx(exact.mean(), rel=1e-13)
+    assert stats.std == pytest.approx(exact.std(), rel=1e-9)
+    assert hist.total == x.size
+
+
+def test_summarize_percentiles_do_not_depend_on_bins() -> None:
+    x = _random((50, 60), seed=9)
+    reference = depth_stats(x, PERCENTILES)
+    for bins in (1, 10, 4095, 4096, 65536):
+        assert summarize(x, PERCENTILES, bins=bins)[0] == reference
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_summarize_counts_more_than_2_24_pixels_exactly(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    # one row of 2**24 + 3 pixels: one worker's float32 calcHist counts would reach
+    # 2**24 + 1 in bin 1, which float32 cannot hold
+    monkeypatch.setattr(depth_module, "_WORKERS", workers)
+    n = (1 << 24) + 3
+    x = np.full((1, n), 0.5, np.float32)
+    x[0, 0], x[0, -1] = 0.0, 1.0
+    stats, hist = summarize(x, (50,), bins=2)
+    np.testing.assert_array_equal(hist.counts, [1, n - 1])  # 0 | 0.5 ... and the closed top edge 1.0
+    assert stats.mean == pytest.approx((1.0 + 0.5 * (n - 2)) / n, rel=1e-15)
+    assert stats.std == pytest.approx(math.sqrt((0.25 + 0.25) / n), rel=1e-9)
+    assert stats.percentiles[50] == pytest.approx(0.5, abs=1 / 4096)
+    assert (stats.min, stats.max) == (0.0, 1.0)
+    _assert_same((stats, hist), depth_stats(x, (50,)), histogram(x, bins=2))
+
+
+@pytest.mark.parametrize("shape", [(13, 4), (1, 57), (57, 1)])
+def test_summarize_blocks_and_flushes(monkeypatch: pytest.MonkeyPatch, shape) -> None:
+    # 7-pixel blocks, float32 counts flushed every block, blocks shared between 3 threads
+    x = _random(shape, seed=13)
+    x.flat[5] = np.nan
+    x.flat[-3] = np.nanmax(x)  # the closed top edge twice, in two blocks
+    expected = summarize(x, PERCENTILES, bins=16)
+    monkeypatch.setattr(depth_module, "_CALCHIST_MAX_PIXELS", 10)
+    monkeypatch.setattr(depth_module, "_BLOCK_PIXELS", 7)
+    monkeypatch.setattr(depth_module, "_PARALLEL_MIN_PIXELS", 1)
+    monkeypatch.setattr(depth_module, "_WORKERS", 3)
+    got = summarize(x, PERCENTILES, bins=16)
+    assert got[0].min == expected[0].min and got[0].nonfinite == 1
+    assert got[0].mean == pytest.approx(expected[0].mean, rel=1e-14)
+    assert got[0].std == pytest.approx(expected[0].std, rel=1e-12)
+    assert got[0].percentiles == expected[0].percentiles
+    np.testing.assert_array_equal(got[1].counts, expected[1].counts)
+    counts, _ = np.histogram(x[np.isfinite(x)].astype(np.float64), bins=16, range=(np.nanmin(x), np.nanmax(x)))
+    np.testing.assert_array_equal(got[1].counts, counts)
+    _assert_matches_numpy(x, bins=16)
+
+
+def test_summarize_is_deterministic_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = _random((600, 1000), seed=4) * np.float32(3.0) + np.float32(500.0)
+    x[::7, ::5] = np.nan
+    monkeypatch.setattr(depth_module, "_WORKERS", 1)
+    one = summarize(x)
+    monkeypatch.setattr(depth_module, "_WORKERS", 4)
+    _assert_same(summarize(x), *one)
+    monkeypatch.setattr(depth_module, "_BLOCK_PIXELS", 1000)  # 600 blocks in 4 shares
+    monkeypatch.setattr(depth_module, "_PARALLEL_MIN_PIXELS", 1)
+    many = summarize(x)
+    assert many[0].mean == pytest.approx(one[0].mean, rel=1e-14)
+    assert many[0].std == pytest.approx(one[0].std, rel=1e-12)
+    assert many[0].percentiles == one[0].percentiles
+    np.testing.assert_array_equal(many[1].counts, one[1].counts)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_summarize_works_in_a_forked_child() -> None:
+    # the parent's worker threads do not survive a fork: the child must not wait for them
+    x = _random((800, 800), seed=6)
+    expected = summarize(x)  # starts the worker threads in this process
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if it got the same answer
+        try:
+            got = summarize(x)
+            os._exit(0 if got[0] == expected[0] else 1)
+        finally:
+            os._exit(2)
+    deadline = time.monotonic() + 20.0
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("summarize hung in a forked child")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+
+
+def test_histogram_window_counts_across_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(depth_module, "_BLOCK_PIXELS", 3)
+    x = np.array([[0.0, 1.0, 2.0, 2.0, np.nan, 3.0, 2.0, 5.0, 2.0]], np.float32)
+    np.testing.assert_array_equal(histogram(x, bins=3, lo=2.0, hi=2.0).counts, [4, 0, 0])
+    np.testing.assert_array_equal(histogram(x, bins=2, lo=1.0, hi=2.0).counts, [1, 4])
+    np.testing.assert_array_equal(histogram(x, bins=1, lo=4.0, hi=6.0).counts, [1])
+
+
+def test_summarize_validation() -> None:
+    with pytest.raises(ValueError, match="bins"):
+        summarize(SMALL, bins=0)
+    with pytest.raises(TypeError, match="bins"):
+        summarize(SMALL, bins=2.0)
+    with pytest.raises(ValueError, match=r"\[0, 100\]"):
+        summarize(SMALL, percentiles=(50, 101))
+    with pytest.raises(ValueError, match=r"\[0, 100\]"):
+        depth_stats(np.full((2, 2), 1.0, np.float32), percentiles=(-5,))  # also on a flat map
+
+
+@settings(deadline=None, max_examples=150)
+@given(DEPTHS, st.integers(1, 4096))
+def test_summarize_equals_the_two_calls_for_any_input(x: np.ndarray, bins: int) -> None:
+    stats, hist = summarize(x, (0, 50, 100), bins=bins)
+    _assert_same((stats, hist), depth_stats(x, (0, 50, 100)), histogram(x, bins=bins))
+    assert all(math.isfinite(v) for v in (stats.min, stats.max, stats.mean, stats.std))
+    finite = x[np.isfinite(x)].astype(np.float64)
+    if finite.size:
+        assert stats.min <= stats.mean <= stats.max
+    if not stats.constant:  # a flat map reports std 0
+        assert stats.mean == pytest.approx(float(finite.mean()), rel=1e-12, abs=1e-12 * float(finite.std()))
+        assert stats.std == pytest.approx(float(finite.std()), rel=1e-9)
 
 
 # ---------------------------------------------------------------- inverse_to_depth
