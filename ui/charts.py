@@ -61,75 +61,87 @@ def histogram_figure(
     centres = (edges[:-1] + edges[1:]) / 2
     lut = colormap_lut(cmap)
     shade = (normalize(centres.astype(np.float32)[None, :], lo, hi, invert)[0] * 255 + 0.5).astype(int)
+    # rgb() and not hex: Streamlit's theme swaps hex placeholders such as "#000004" (inferno's darkest)
     colours = [f"rgb({r},{g},{b})" for r, g, b in lut[shade].tolist()]
-    fig = go.Figure(
-        go.Bar(
-            x=centres,
-            y=counts,
-            width=float(edges[1] - edges[0]) if len(edges) > 1 else None,
-            marker={"color": colours, "line": {"width": 0}},
-            hovertemplate="value %{x:.4g}<br>%{y:,} pixels<extra></extra>",
-            name="pixels",
-        )
-    )
+    bar = {
+        "type": "bar",
+        "x": centres,
+        "y": counts,
+        "width": float(edges[1] - edges[0]) if len(edges) > 1 else None,
+        "marker": {"color": colours, "line": {"width": 0}},
+        "hovertemplate": "value %{x:.4g}<br>%{y:,} pixels<extra></extra>",
+        "name": "pixels",
+    }
+    # shapes and labels as plain dicts in one layout: each add_vrect/add_vline re-validates it
+    column = {"xref": "x", "yref": "y domain", "y0": 0, "y1": 1}
     x_min, x_max = float(hist.edges[0]), float(hist.edges[-1])
-    for x0, x1, label in ((x_min, lo, "clipped: far"), (hi, x_max, "clipped: near")):
-        if x1 > x0:
-            fig.add_vrect(x0=x0, x1=x1, fillcolor="gray", opacity=0.25, line_width=0)
-    fig.add_vline(x=lo, line={"color": "#4aa3ff", "dash": "dash"},
-                  annotation_text=f"far clip p{clip_pct[0]:g} = {lo:.4g}", annotation_position="top left")
-    fig.add_vline(x=hi, line={"color": "#ff7043", "dash": "dash"},
-                  annotation_text=f"near clip p{clip_pct[1]:g} = {hi:.4g}", annotation_position="top right")
+    shapes = [
+        {**column, "type": "rect", "x0": x0, "x1": x1, "fillcolor": "gray", "opacity": 0.25, "line": {"width": 0}}
+        for x0, x1 in ((x_min, lo), (hi, x_max))
+        if x1 > x0
+    ]
+    annotations = []
+    for x, colour, side, text in (
+        (lo, "#4aa3ff", "right", f"far clip p{clip_pct[0]:g} = {lo:.4g}"),
+        (hi, "#ff7043", "left", f"near clip p{clip_pct[1]:g} = {hi:.4g}"),
+    ):
+        shapes.append({**column, "type": "line", "x0": x, "x1": x, "line": {"color": colour, "dash": "dash"}})
+        annotations.append({"xref": "x", "yref": "y domain", "x": x, "y": 1, "xanchor": side, "yanchor": "top",
+                            "showarrow": False, "text": text})
+    yaxis: dict = {"title": {"text": "pixels (log scale)" if log_counts else "pixels"},
+                   "type": "log" if log_counts else "linear"}
     tallest = int(counts.argmax())
     others = np.delete(counts, tallest)
     if not log_counts and others.size and counts[tallest] > 4 * max(others.max(), 1):
         # one bar (e.g. many exact zeros) would flatten the rest: cap the axis and label the peak
         top = float(others.max()) * 1.25
-        fig.update_yaxes(range=[0, top])
-        fig.add_annotation(x=float(centres[tallest]), y=top * 0.88, xanchor="left", yanchor="top",
-                           showarrow=False, text=f" ▲ {int(counts[tallest]):,} px (off scale)", font={"size": 11})
-    fig.update_layout(
-        title="Histogram: the colour range is the unshaded band",
-        xaxis_title=AXIS_LABEL,
-        yaxis_title="pixels (log scale)" if log_counts else "pixels",
-        yaxis_type="log" if log_counts else "linear",
-        bargap=0,
-        height=330,
-        margin=_MARGIN,
-        showlegend=False,
-    )
-    return fig
+        yaxis["range"] = [0, top]
+        annotations.append({"x": float(centres[tallest]), "y": top * 0.88, "xanchor": "left", "yanchor": "top",
+                            "showarrow": False, "text": f" ▲ {int(counts[tallest]):,} px (off scale)",
+                            "font": {"size": 11}})
+    layout = {
+        "title": {"text": "Histogram: the colour range is the unshaded band"},
+        "xaxis": {"title": {"text": AXIS_LABEL}},
+        "yaxis": yaxis,
+        "shapes": shapes,
+        "annotations": annotations,
+        "bargap": 0,
+        "height": 330,
+        "margin": _MARGIN,
+        "showlegend": False,
+    }
+    return go.Figure(data=[bar], layout=layout)
 
 
 def probe_figure(probe: PixelProbe, cmap: str, aspect_height: int, aspect_width: int) -> go.Figure:
     """A hoverable heatmap of real pixels: x, y, raw value, normalised value, percentile."""
-    custom = np.stack([probe.raw, probe.percentile], axis=-1)  # h x w x 2
-    fig = go.Figure(
-        go.Heatmap(
-            x=probe.x,
-            y=probe.y,
-            z=probe.normalized,
-            zmin=0.0,
-            zmax=1.0,
-            customdata=custom,
-            colorscale=colorscale(cmap),
-            colorbar={"title": {"text": "normalised", "side": "right"}, "thickness": 12},
-            hovertemplate=(
-                "x %{x}, y %{y}<br>raw %{customdata[0]:.5g}<br>"
-                "normalised %{z:.3f}<br>percentile %{customdata[1]:.1f}<extra></extra>"
-            ),
-        )
-    )
-    fig.update_yaxes(range=[aspect_height - 0.5, -0.5], scaleanchor="x", scaleratio=1, showgrid=False,
-                     title="y (pixels)", constrain="domain")
-    fig.update_xaxes(range=[-0.5, aspect_width - 0.5], showgrid=False, title="x (pixels)", constrain="domain")
-    # about as tall as a half-width column shows the image, so the plot area is not letterboxed
-    fig.update_layout(
-        title="Pixel probe: hover for x, y, raw value, normalised value and percentile",
-        height=int(np.clip(400 * aspect_height / max(aspect_width, 1), 180, 640)) + 110,
-        margin=_MARGIN,
-    )
-    return fig
+    heatmap = {
+        "type": "heatmap",
+        "x": probe.x,
+        "y": probe.y,
+        "z": probe.normalized,
+        "zmin": 0.0,
+        "zmax": 1.0,
+        # h x w x 2 float32, sent as one base64 typed array with its shape (as z is)
+        "customdata": np.stack([probe.raw, probe.percentile], axis=-1),
+        "colorscale": colorscale(cmap),
+        "colorbar": {"title": {"text": "normalised", "side": "right"}, "thickness": 12},
+        "hovertemplate": (
+            "x %{x}, y %{y}<br>raw %{customdata[0]:.5g}<br>"
+            "normalised %{z:.3f}<br>percentile %{customdata[1]:.1f}<extra></extra>"
+        ),
+    }
+    axis = {"showgrid": False, "constrain": "domain"}
+    layout = {
+        "title": {"text": "Pixel probe: hover for x, y, raw value, normalised value and percentile"},
+        "xaxis": {**axis, "range": [-0.5, aspect_width - 0.5], "title": {"text": "x (pixels)"}},
+        "yaxis": {**axis, "range": [aspect_height - 0.5, -0.5], "scaleanchor": "x", "scaleratio": 1,
+                  "title": {"text": "y (pixels)"}},
+        # about as tall as a half-width column shows the image, so the plot area is not letterboxed
+        "height": int(np.clip(400 * aspect_height / max(aspect_width, 1), 180, 640)) + 110,
+        "margin": _MARGIN,
+    }
+    return go.Figure(data=[heatmap], layout=layout)
 
 
 def point_cloud_figure(cloud: PointCloud, camera: str) -> go.Figure:
