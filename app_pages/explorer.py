@@ -94,7 +94,7 @@ def explorer_view(current: CurrentPrediction) -> None:
 
     # sent as quality-90 JPEG: a third of the bytes and half the encode time of Streamlit's default
     left, right = st.columns(2)
-    left.image(jpeg_bytes(rgb_small), caption="Original", width="stretch")
+    left.image(current.photo_jpeg(), caption="Original", width="stretch")
     right.image(jpeg_bytes(heat_small), width="stretch",
                 caption=f"Heatmap · {cmap} · near = {near_end} end · clipped to p{clip[0]:g}–p{clip[1]:g}")
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.depth import DepthHistogram, DepthStats, depth_stats, histogram
+from core.depth import DepthHistogram, DepthStats, summarize
 from core.display import DISPLAY_MAX_WIDTH, downscale
+from core.exports import jpeg_bytes
 from core.image_io import decode_image
 from core.predictor import Prediction, Predictor, load_predictor
 from ui.conversion_progress import load_showing_conversion
 
-__all__ = ["PERCENTILES", "decode", "display_arrays", "get_predictor", "predict", "summary"]
+__all__ = ["PERCENTILES", "decode", "display_arrays", "get_predictor", "photo_jpeg", "predict", "summary"]
 
 #: Percentiles shown in the stats; the clipping handles use the histogram instead.
 PERCENTILES: tuple[float, ...] = (1, 5, 25, 50, 75, 95, 99)
@@ -91,9 +92,9 @@ def predict(
 
 @st.cache_data(max_entries=6, show_spinner=False)
 def summary(digest: str, size: int, weights_sha256: str, _depth: np.ndarray) -> tuple[DepthStats, DepthHistogram]:
-    """Statistics and a fine histogram of the full-resolution map."""
+    """Statistics and a fine histogram of the full-resolution map, in one sweep of it."""
     del digest, size, weights_sha256  # only cache keys
-    return depth_stats(_depth, PERCENTILES), histogram(_depth, bins=_HIST_BINS)
+    return summarize(_depth, PERCENTILES, bins=_HIST_BINS)
 
 
 @st.cache_data(max_entries=6, show_spinner=False)
@@ -108,3 +109,10 @@ def display_arrays(
     del digest, size, weights_sha256  # only cache keys
     rgb_small = downscale(_rgb, DISPLAY_MAX_WIDTH)
     return rgb_small, _prediction.depth_at(*rgb_small.shape[:2])
+
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def photo_jpeg(digest: str, _rgb_small: np.ndarray) -> bytes:
+    """The display-size photo as JPEG bytes, encoded once per image, not on every view change."""
+    del digest  # only a cache key
+    return jpeg_bytes(_rgb_small)

@@ -70,6 +70,10 @@ class CurrentPrediction:
         """(rgb, depth) shrunk to at most ``DISPLAY_MAX_WIDTH`` columns for the screen."""
         return cache.display_arrays(*self._key(), self.rgb, self.prediction)
 
+    def photo_jpeg(self) -> bytes:
+        """The display-size photo (``display()[0]``) as JPEG bytes, encoded once per image."""
+        return cache.photo_jpeg(self.digest, self.display()[0])
+
     def summary(self) -> tuple[DepthStats, DepthHistogram]:
         """Statistics and a 4096-bin histogram of the full-resolution map."""
         return cache.summary(*self._key(), self.depth)
