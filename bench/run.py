@@ -310,7 +310,7 @@ def bench_view_change(data: bytes, predictor, repeats: int, warmup: int) -> tupl
     from core.colormaps import colorize
     from core.depth import histogram
     from core.display import DISPLAY_MAX_WIDTH, blend, downscale, pixel_probe
-    from core.exports import jpeg_bytes
+    from core.exports import jpeg_bytes, jpeg_bytes_async
     from ui.charts import histogram_figure, probe_figure
 
     rgb = _decoder()(data)
@@ -333,14 +333,14 @@ def bench_view_change(data: bytes, predictor, repeats: int, warmup: int) -> tupl
         name, lo, hi, _ = next_view()
         return jpeg_bytes(colorize(small, name, lo, hi))
 
-    def explorer_fragment() -> None:
+    def explorer_fragment() -> None:  # the steps of app_pages/explorer.py's explorer_view, in its order
         name, lo, hi, clip = next_view()
         heat = colorize(small, name, lo, hi)
-        for image in (heat, blend(rgb_small, heat, 0.5)):  # the photo's JPEG is cached with it
-            jpeg_bytes(image)
+        jpegs = jpeg_bytes_async([heat, blend(rgb_small, heat, 0.5)])  # the photo's JPEG is cached with it
         probe = pixel_probe(depth, hist, lo, hi)
         for fig in (probe_figure(probe, name, h, w), histogram_figure(hist, lo, hi, clip, name, False)):
             pio.to_json(fig, validate=False)
+        jpegs.result()
 
     def recolour_full() -> np.ndarray:
         name, lo, hi, _ = next_view()

@@ -7,6 +7,8 @@ Every export is finite: depth maps go through :func:`core.depth.sanitize` or
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -16,6 +18,7 @@ from core.pointcloud import PointCloud
 
 __all__ = [
     "jpeg_bytes",
+    "jpeg_bytes_async",
     "npy_bytes",
     "ply_bytes",
     "png16_bytes",
@@ -65,6 +68,19 @@ def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
         raise ValueError(f"quality must be an int in 1-100, got {quality!r}")
     return _encode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)], (np.uint8,))
+
+
+def jpeg_bytes_async(images: Sequence[np.ndarray], quality: int = 90) -> Future[list[bytes]]:
+    """Start :func:`jpeg_bytes` of each image on a worker thread; ``.result()`` gives the list.
+
+    OpenCV encodes without holding the GIL, so a caller that builds charts meanwhile (pure
+    Python) gets the encodes for free on a second core. Errors surface at ``.result()``.
+    """
+    images = list(images)
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jpeg")
+    future = worker.submit(lambda: [jpeg_bytes(image, quality) for image in images])
+    worker.shutdown(wait=False)  # the thread ends when the encodes are done
+    return future
 
 
 def _encode(ext: str, image: np.ndarray, params: list[int], gray_dtypes: tuple[type, ...]) -> bytes:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.depth import sanitize, to_uint16
-from core.exports import jpeg_bytes, npy_bytes, ply_bytes, png16_bytes, png_bytes, read_ply_vertices, side_by_side
+from core.exports import jpeg_bytes, jpeg_bytes_async, npy_bytes, ply_bytes, png16_bytes, png_bytes, read_ply_vertices, side_by_side
 from core.pointcloud import PointCloud, build_point_cloud
 
 SIZES = [(1, 1), (2, 3), (31, 17), (120, 160)]
@@ -72,6 +72,13 @@ def test_jpeg_of_a_heatmap_looks_like_it_and_keeps_channel_order() -> None:
     red[..., 0] = 255
     r, _, b = cv2.cvtColor(_decode(jpeg_bytes(red)), cv2.COLOR_BGR2RGB)[8, 8]
     assert r > 240 and b < 16  # red stays red, not blue
+
+
+def test_background_jpegs_equal_the_direct_ones_and_errors_surface_at_result() -> None:
+    images = [np.full((9, 7, 3), v, np.uint8) for v in (0, 128, 255)]
+    assert jpeg_bytes_async(images).result(timeout=30) == [jpeg_bytes(i) for i in images]
+    with pytest.raises(TypeError, match="uint8"):
+        jpeg_bytes_async([np.zeros((2, 2), np.float32)]).result(timeout=30)
 
 
 @pytest.mark.parametrize(
