@@ -95,7 +95,7 @@ def explorer_view(current: CurrentPrediction) -> None:
     jpegs = jpeg_bytes_async([heat_small, blend(rgb_small, heat_small, opacity)])
 
     left, right = st.columns(2)
-    left.image(current.photo_jpeg(), caption="Original", width="stretch")
+    left.image(current.photo_jpeg(rgb_small), caption="Original", width="stretch")
     heat_slot = right.empty()
     left, right = st.columns(2)
     overlay_slot = left.empty()

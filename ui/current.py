@@ -70,9 +70,9 @@ class CurrentPrediction:
         """(rgb, depth) shrunk to at most ``DISPLAY_MAX_WIDTH`` columns for the screen."""
         return cache.display_arrays(*self._key(), self.rgb, self.prediction)
 
-    def photo_jpeg(self) -> bytes:
-        """The display-size photo (``display()[0]``) as JPEG bytes, encoded once per image."""
-        return cache.photo_jpeg(self.digest, self.display()[0])
+    def photo_jpeg(self, rgb_small: np.ndarray) -> bytes:
+        """``rgb_small`` (the photo of :meth:`display`) as JPEG bytes, encoded once per image."""
+        return cache.photo_jpeg(self.digest, rgb_small)
 
     def summary(self) -> tuple[DepthStats, DepthHistogram]:
         """Statistics and a 4096-bin histogram of the full-resolution map."""
