@@ -175,11 +175,12 @@ def resolution(current: CurrentPrediction) -> None:
         bar.progress(i / len(_SIZES), text=f"N = {size}: predicting…")
         result = predict_or_explain(current.digest, _predictor_for(current, size), current.rgb,
                                     retry_key="pit_res_retry")
-        if result is None:
-            bar.empty()
-            return
+        if result is None:  # busy: the message and a "Try again" button are on the page
+            break
         results[size] = result
     bar.empty()
+    if len(results) < len(_SIZES):
+        return
     for column, size in zip(st.columns(len(_SIZES)), _SIZES):
         pred = results[size]
         h, w = pred.net_input.shape[2:]
