@@ -79,6 +79,7 @@ if hasattr(os, "register_at_fork"):  # a forked child has none of its parent's t
 # its rounding error, about max(|lo|, |hi|) * alpha * 2**-24 output levels, stays
 # below this many levels; otherwise x - lo is formed first (exact for nearby values).
 _ONE_PASS_MAX_ERROR = 1.0 / 64.0
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 def _as_float32(depth: np.ndarray, name: str = "depth") -> np.ndarray:
@@ -682,7 +683,8 @@ def normalize(
         invert: map lo to 1 and hi to 0 instead (for inverse depth: far = 1).
 
     Returns:
-        HxW float32 in [0, 1].
+        HxW float32 in [0, 1]. A pixel equal to ``lo`` (both as float32) gives exactly 0 and
+        one equal to ``hi`` exactly 1, on any data and any CPU; ``invert`` swaps them.
 
     Example:
         >>> normalize(np.array([[0.0, 2.0], [4.0, 8.0]], np.float32))
@@ -690,14 +692,21 @@ def normalize(
                [0.5 , 1.  ]], dtype=float32)
     """
     arr, data_lo, data_hi = _sanitized(_as_float32(depth))
-    lo_, hi_ = _window(lo, hi, data_lo, data_hi)
-    if _degenerate(lo_, hi_):
-        out = (arr > np.float32(lo_)).astype(np.float32)  # a step; all zeros when constant
+    # the window's ends as the float32 values the map's pixels can equal
+    lo32, hi32 = np.clip(np.array(_window(lo, hi, data_lo, data_hi)), -_F32_MAX, _F32_MAX).astype(np.float32)
+    if _degenerate(float(lo32), float(hi32)):
+        out = (arr > lo32).astype(np.float32)  # a step; all zeros when constant
     else:
-        out = np.subtract(arr, np.float32(lo_))  # HxW float32
-        with np.errstate(over="ignore", invalid="ignore"):
-            np.multiply(out, np.float32(1.0 / (hi_ - lo_)), out=out)
-        # fmax/fmin also send any NaN from float32 overflow to the low end
+        with np.errstate(over="ignore"):
+            halve = not np.isfinite(hi32 - lo32)  # a window wider than float32 can hold
+        if halve:  # halving is exact here: both ends are huge, so no value is lost that matters
+            arr, lo32, hi32 = arr * np.float32(0.5), lo32 * np.float32(0.5), hi32 * np.float32(0.5)
+        # a true division, not a multiply by a rounded reciprocal: x == hi gives exactly
+        # (hi - lo) / (hi - lo) == 1 and x == lo exactly 0, on any data and any CPU
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = np.subtract(arr, lo32)  # HxW float32
+            np.divide(out, hi32 - lo32, out=out)
+        # fmax/fmin saturate what lies outside the window, and send any NaN to the low end
         np.fmax(out, np.float32(0.0), out=out)
         np.fmin(out, np.float32(1.0), out=out)
     if invert:

@@ -32,7 +32,6 @@ of the weights, per shape.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
 from core.weights import WeightsError, hub_checkpoint_dir
 
@@ -308,15 +308,15 @@ def load_openvino_model(
         raise ValueError(f"sha256 must be the 64-hex-digit SHA-256 of the weights, got {sha256!r}")
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     entry_dir = root / _entry_key(sha256, str(ov.__version__))
+    lock = FileLock(root / f".{entry_dir.name}.lock")  # a second process waits for the first conversion
     try:
         root.mkdir(parents=True, exist_ok=True)
-        lock_fd = os.open(root / f".{entry_dir.name}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        lock.acquire()
     except OSError as e:
         raise FastBackendError(
             f"cannot write the OpenVINO model cache at {root} ({e}). Pass a writable cache_dir, or use backend='torch'."
         ) from e
     try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # a second process waits for the first conversion
         for attempt in (1, 2):
             converted = False
             if not _entry_is_complete(entry_dir, sha256):
@@ -341,7 +341,7 @@ def load_openvino_model(
             return model
         raise AssertionError("unreachable")  # attempt 2 always returns or raises
     finally:
-        os.close(lock_fd)
+        lock.release()
 
 
 def _build_entry(

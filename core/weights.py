@@ -10,7 +10,6 @@ names, shapes and dtypes with what the model expects. Every failure raises a sub
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import glob
 import hashlib
 import http.client
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import torch
+from filelock import FileLock
 
 __all__ = [
     "MIDAS_SMALL",
@@ -261,17 +261,16 @@ def download_weights(
 
     dest_dir = Path(dest_dir).expanduser()
     final = dest_dir / file_name
-    lock_path = dest_dir / f".{file_name}.lock"
+    lock = FileLock(dest_dir / f".{file_name}.lock")  # blocks while another process downloads
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
-        lock_fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        lock.acquire()
     except OSError as e:
         raise WeightsDownloadError(
             f"Cannot write the weights to {dest_dir} ({e}). Set TORCH_HOME to a writable folder, "
             f"or download {url} yourself and set {_ENV_VAR}=/path/to/{file_name}."
         ) from e
     try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # blocks while another process downloads
         if final.is_file():
             verify_sha256_prefix(final, sha256_prefix)
             return final
@@ -279,7 +278,7 @@ def download_weights(
         _fetch_verified(url, dest_dir, file_name, sha256_prefix, timeout, progress)
         return final
     finally:
-        os.close(lock_fd)  # releases the lock
+        lock.release()
 
 
 def resolve_weights(

@@ -11,6 +11,14 @@ REPO = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO.parent / "shared" / "reference"
 REFERENCE_WEIGHTS = REFERENCE_DIR / "midas_small_random.pt"
 
+# The first lines of a child-process script that must run as on Windows: `import fcntl` raises
+# ImportError there (filelock then warns that it falls back to a soft lock on this POSIX host).
+WITHOUT_FCNTL = (
+    "import sys, warnings\n"
+    "sys.modules['fcntl'] = None\n"
+    "warnings.filterwarnings('ignore', 'only soft file lock is available')\n"
+)
+
 
 def _require_reference() -> Path:
     if not (REFERENCE_DIR / "golden.npz").is_file() or not REFERENCE_WEIGHTS.is_file():

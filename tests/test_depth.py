@@ -271,6 +271,58 @@ def test_tiny_but_real_ranges_are_stretched(x: np.ndarray) -> None:
         assert u.min() == 0 and u.max() == 65535
 
 
+@st.composite
+def _map_and_window(draw: st.DrawFn) -> tuple[np.ndarray, float | None, float | None]:
+    """A finite map of any dtype, and a window: the default, two of its values, or any floats."""
+    dtype = draw(st.sampled_from([np.float16, np.float32, np.float64, np.int32, np.uint16]))
+    shape = draw(hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=8))
+    if np.dtype(dtype).kind == "f":
+        elements = st.floats(width=min(32, np.dtype(dtype).itemsize * 8), allow_nan=False, allow_infinity=False)
+    else:
+        elements = st.integers(int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    x = draw(hnp.arrays(dtype, shape, elements=elements))
+    kind = draw(st.sampled_from(["default", "from data", "any"]))
+    if kind == "default":
+        return x, None, None
+    if kind == "from data":
+        a, b = sorted(float(np.float32(v)) for v in draw(st.lists(st.sampled_from(x.ravel().tolist()), min_size=2, max_size=2)))
+    else:
+        a, b = sorted(draw(st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), min_size=2, max_size=2)))
+    return x, a, b
+
+
+@settings(deadline=None, max_examples=300)
+@given(_map_and_window(), st.booleans())
+def test_window_ends_land_exactly_on_the_output_ends(case, invert: bool) -> None:
+    # Whatever the data, dtype and window: a pixel equal to the window's low end is exactly 0
+    # (0, 0), one equal to its high end exactly 1 (255, 65535), swapped by invert. The default
+    # window is the map's own min and max, so those always reach both ends.
+    x, lo, hi = case
+    x32 = sanitize(x)
+    lo32 = np.float32(x32.min() if lo is None else lo)
+    hi32 = np.float32(x32.max() if hi is None else hi)
+    with np.errstate(over="ignore"):
+        stretchable = hi32 > lo32 and np.isfinite(np.float32(65536.0 / (float(hi32) - float(lo32))))
+    if not stretchable:
+        return  # a flat window: a documented step, tested elsewhere
+    at_lo, at_hi = x32 == lo32, x32 == hi32
+    low_end, high_end = (1, 0) if invert else (0, 1)
+    for out, top in ((normalize(x, lo, hi, invert), 1), (to_uint8(x, lo, hi, invert), 255), (to_uint16(x, lo, hi, invert), 65535)):
+        assert np.all(out[at_lo] == low_end * top), (out.dtype, out[at_lo])
+        assert np.all(out[at_hi] == high_end * top), (out.dtype, out[at_hi])
+        inside = (x32 > lo32) & (x32 < hi32)
+        assert np.all((out[inside] >= 0) & (out[inside] <= top))
+    if lo is None:
+        n = normalize(x, invert=invert)
+        assert (n.min(), n.max()) == (0.0, 1.0)
+
+
+def test_the_reported_case_reaches_one_exactly() -> None:
+    # the issue's map: 1/(hi - lo) rounded in float32 put the maximum at 0.99999994
+    x = np.array([[0.0, 0.7], [0.3, 0.1]], np.float32) * np.float32(3.3)
+    assert all(normalize(x * np.float32(k)).max() == 1.0 for k in np.linspace(0.1, 10, 997, dtype=np.float32))
+
+
 # ---------------------------------------------------------------- statistics
 
 

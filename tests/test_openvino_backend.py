@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import sys
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from core.openvino_backend import (
 )
 from core.predictor import load_predictor
 from core.weights import read_checkpoint, sha256_file
-from tests.conftest import assert_close_to_max, golden_case_names
+from tests.conftest import REPO, WITHOUT_FCNTL, assert_close_to_max, golden_case_names
 
 pytest.importorskip("openvino")
 
@@ -158,3 +160,54 @@ def test_changed_weights_get_a_new_entry_and_new_outputs(reference_weights, fast
     assert np.abs(new - old).max() > 0.5  # the +1 bias shows through the final ReLU
     expected = load_predictor(weights=changed, backend="torch").run(image).net_output
     assert_close_to_max(new, expected)
+
+
+_CONCURRENT_CONVERSION = WITHOUT_FCNTL + textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[1])
+    import numpy as np
+    from core.openvino_backend import load_openvino_model
+    from core.weights import sha256_file
+    weights, cache, barrier, me = sys.argv[2:]
+    Path(barrier, me).touch()
+    deadline = time.monotonic() + 60
+    while len(list(Path(barrier).iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    model = load_openvino_model(weights, sha256_file(weights), cache_dir=cache, status=lambda s: print("status:", s))
+    np.save(Path(barrier).parent / f"{me}.npy", model(np.ones((1, 3, 64, 64), np.float32)))
+    """
+)
+
+
+def test_concurrent_conversions_convert_once_without_fcntl(reference_weights, tmp_path):
+    # Two processes, with `import fcntl` failing as on Windows, load the fast model into one empty
+    # cache at the same moment: the cache's file lock lets one convert while the other waits.
+    cache, barrier = tmp_path / "cache", tmp_path / "barrier"
+    barrier.mkdir()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CONCURRENT_CONVERSION, str(REPO), str(reference_weights), str(cache), str(barrier), me],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for me in ("a", "b")
+    ]
+    outputs = []
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err
+            outputs.append(out)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    conversions = sum(out.count("status: converting MiDaS small") for out in outputs)
+    assert conversions == 1, outputs
+    entries = [p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(entries) == 1
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))  # one model, same shape

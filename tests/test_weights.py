@@ -57,6 +57,7 @@ from core.weights import (  # noqa: E402  (after the skip, on purpose)
     sha256_file,
     verify_sha256_prefix,
 )
+from tests.conftest import WITHOUT_FCNTL  # noqa: E402
 
 FILE_NAME = "model.pt"
 
@@ -586,7 +587,7 @@ def test_download_rejects_bad_arguments(tmp_path: Path, kwargs: dict, match: str
         download_weights(**args, timeout=timeout)
 
 
-_CONCURRENT_SCRIPT = textwrap.dedent(
+_CONCURRENT_SCRIPT = WITHOUT_FCNTL + textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
