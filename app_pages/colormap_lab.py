@@ -92,11 +92,11 @@ def banding_demo(current: CurrentPrediction) -> None:
     height, width = current.depth.shape
     stats, _ = current.summary()
     c0, c1, c2, c3 = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
-    auto = c0.toggle("Find a smooth region", key="lab_crop_auto",
+    auto = c0.toggle("Find a smooth region", key="lab_crop_auto", persist_state="session",
                      help="Picks a gentle slope that spans only a few 8-bit steps: where banding shows.")
-    c1.slider("Crop centre x", 0.0, 1.0, step=0.01, key="lab_crop_x", disabled=auto)
-    c2.slider("Crop centre y", 0.0, 1.0, step=0.01, key="lab_crop_y", disabled=auto)
-    c3.slider("Crop size (pixels)", 8, 256, step=8, key="lab_crop_size")
+    c1.slider("Crop centre x", 0.0, 1.0, step=0.01, key="lab_crop_x", persist_state="session", disabled=auto)
+    c2.slider("Crop centre y", 0.0, 1.0, step=0.01, key="lab_crop_y", persist_state="session", disabled=auto)
+    c3.slider("Crop size (pixels)", 8, 256, step=8, key="lab_crop_size", persist_state="session")
     size = setting("lab_crop_size")
     if auto:
         box = smoothest_crop(current.depth, size, stats.min, stats.max)

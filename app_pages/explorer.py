@@ -78,13 +78,13 @@ def explorer_view(current: CurrentPrediction) -> None:
     rgb_small, depth_small = current.display()
 
     c1, c2, c3, c4 = st.columns([2, 1, 3, 2], vertical_alignment="bottom")
-    cmap = c1.selectbox("Colormap", COLORMAP_NAMES, key="cmap", help="Notes on each map: Colormap Lab.")
-    invert = c2.toggle("Invert", key="invert", help="Draw near with the LOW end of the colormap instead.")
+    cmap = c1.selectbox("Colormap", COLORMAP_NAMES, key="cmap", persist_state="session", help="Notes on each map: Colormap Lab.")
+    invert = c2.toggle("Invert", key="invert", persist_state="session", help="Draw near with the LOW end of the colormap instead.")
     clip = c3.slider(
-        "Clip percentiles (far, near)", 0.0, 100.0, step=0.5, key="clip_pct",
+        "Clip percentiles (far, near)", 0.0, 100.0, step=0.5, key="clip_pct", persist_state="session",
         help="Values below the far percentile get the far colour, above the near percentile the near colour.",
     )
-    opacity = c4.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="overlay_opacity")
+    opacity = c4.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="overlay_opacity", persist_state="session")
 
     lo, hi = (float(v) for v in hist.percentiles(clip))
     if hi <= lo:
@@ -102,7 +102,7 @@ def explorer_view(current: CurrentPrediction) -> None:
     probe = pixel_probe(current.depth, hist, lo, hi, invert)
     right.plotly_chart(probe_figure(probe, cmap, height, width), key="probe_chart", config={"displaylogo": False})
 
-    log_counts = st.toggle("Log-scale counts", key="hist_log", help="Shows the sparse tails next to a tall peak.")
+    log_counts = st.toggle("Log-scale counts", key="hist_log", persist_state="session", help="Shows the sparse tails next to a tall peak.")
     st.plotly_chart(histogram_figure(hist, lo, hi, clip, cmap, invert, log_counts), key="histogram_chart",
                     config={"displaylogo": False})
     heat_jpeg, overlay_jpeg = jpegs.result()

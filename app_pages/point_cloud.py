@@ -32,18 +32,18 @@ def cloud_view(current: CurrentPrediction) -> None:
     reference = inverse_depth_reference(stats)
 
     c1, c2, c3 = st.columns(3)
-    c1.slider("Field of view (horizontal, degrees)", 20, 120, step=1, key="pc_fov",
+    c1.slider("Field of view (horizontal, degrees)", 20, 120, step=1, key="pc_fov", persist_state="session",
               help="Of the pinhole camera the photo is back-projected through. Phones: about 65–75°.")
-    c1.slider("Point budget", 5_000, MAX_BUDGET, step=5_000, key="pc_budget",
+    c1.slider("Point budget", 5_000, MAX_BUDGET, step=5_000, key="pc_budget", persist_state="session",
               help="Points are taken on an even pixel grid, then thinned evenly to this number.")
-    c2.slider("Scale", 0.1, 10.0, step=0.1, key="pc_scale")
-    c2.slider("Shift", 0.0, 2.0, step=0.01, key="pc_shift",
+    c2.slider("Scale", 0.1, 10.0, step=0.1, key="pc_scale", persist_state="session")
+    c2.slider("Shift", 0.0, 2.0, step=0.01, key="pc_shift", persist_state="session",
               help="Added after scaling. 0 sends the farthest pixels to infinity (they are dropped).")
-    c3.slider("Keep depth percentiles (near, far)", 0.0, 100.0, step=0.5, key="pc_keep_pct",
+    c3.slider("Keep depth percentiles (near, far)", 0.0, 100.0, step=0.5, key="pc_keep_pct", persist_state="session",
               help="Near/far clipping: drop the nearest and farthest points by depth percentile.")
-    c3.radio("Colour by", COLOR_MODES, key="pc_colors", horizontal=True,
+    c3.radio("Colour by", COLOR_MODES, key="pc_colors", persist_state="session", horizontal=True,
              help="Depth colours use the Depth Explorer's colormap, clipping and invert.")
-    camera = c3.radio("Camera", tuple(CAMERA_PRESETS), key="pc_camera", horizontal=True)
+    camera = c3.radio("Camera", tuple(CAMERA_PRESETS), key="pc_camera", persist_state="session", horizontal=True)
 
     settings = cloud_settings()
     st.latex(r"\text{depth} = \dfrac{1}{\text{scale} \times d \,/\, %s + \text{shift}}" % f"{reference:.4g}")

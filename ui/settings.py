@@ -1,11 +1,12 @@
-"""Widget keys and defaults shared by the pages, kept across page switches.
+"""Widget keys and defaults of the view settings shared by the pages, kept for the session.
 
-Streamlit forgets the value of a widget that a run does not draw, so a colormap chosen on
-the Depth Explorer would reset on the way back from another page. :func:`keep_settings`
-runs at the top of every full run (in ``dashboard.py``): it puts the default into
-``st.session_state`` the first time and re-asserts the current value afterwards, which
-is Streamlit's documented way to keep widget values across pages. Widgets then take their
-value from these keys only (no ``value=`` argument), so there is one source of truth.
+A widget of one of these settings is drawn with ``key=<its name>`` and
+``persist_state="session"``, Streamlit's own way to keep a widget's value while it is not
+drawn: across page switches, and whether it last changed in a full run or inside an
+``st.fragment``. :func:`keep_settings` runs at the top of every full run (in
+``dashboard.py``) and puts each default into ``st.session_state`` once, so a page can read
+a setting (:func:`setting`) before its widget was ever drawn. Widgets take their value from
+these keys only (no ``value=`` argument), so there is one source of truth.
 
 Everything stored here is small: strings, numbers and tuples.
 """
@@ -46,9 +47,9 @@ DEFAULTS: dict[str, Any] = {
 
 
 def keep_settings() -> None:
-    """Initialise missing settings and keep the others alive across page switches."""
+    """Give every setting its default the first time; never overwrite what the user chose."""
     for key, default in DEFAULTS.items():
-        st.session_state[key] = st.session_state.get(key, default)
+        st.session_state.setdefault(key, default)
 
 
 def setting(key: str) -> Any:
