@@ -18,6 +18,7 @@ from PIL import Image
 from core.colormaps import colorize, colormap_lut
 from core.depth import summarize
 from core.exports import read_ply_vertices
+from tests.conftest import REPO
 from tests.browser_support import (
     CHROMIUM,
     CHROMIUM_FLAGS,
@@ -29,6 +30,7 @@ from tests.browser_support import (
 
 pytestmark = pytest.mark.browser
 
+PHOTO = REPO / "samples" / "grace_hopper.jpg"
 UI_TIMEOUT = 240_000  # milliseconds for a page to finish (first model load and prediction included)
 
 
@@ -93,8 +95,18 @@ def _combobox(page, label: str):
 
 
 def _pick(page, label: str, option: str) -> None:
-    _combobox(page, label).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Open a selectbox and choose ``option``; clicks again if the menu closed in a rerun, as a user would."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # only once a browser runs
+
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(5):
+        page.locator('[data-testid="stSelectbox"]').filter(has_text=label).get_by_role("button", name="Open").click()
+        try:
+            choice.wait_for(timeout=3000)
+            break
+        except PlaywrightTimeout:
+            continue
+    choice.click()
     _idle(page)
 
 
@@ -156,3 +168,29 @@ def test_view_settings_survive_page_switches(page, tmp_path: Path) -> None:
     _open(page, "3D Point Cloud")
     assert _values(page, "Field of view") == [75.0]
     full_page_screenshot(page, "journey_settings_cloud_after_return")
+
+
+def test_a_sample_can_be_picked_again_after_an_upload(page) -> None:
+    # Finding 3: after an upload the picker named "Coffee cup" while the upload was shown, and
+    # choosing "Coffee cup" did nothing. Now the picker is empty while an upload is shown, and
+    # any pick, the first sample included, takes effect.
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    _open(page, "Depth Explorer")
+    sidebar.get_by_text("Showing: Coffee cup (sample)").wait_for(timeout=UI_TIMEOUT)
+    sidebar.locator('input[type="file"]').first.set_input_files(str(PHOTO))
+    sidebar.get_by_text(f"Showing: {PHOTO.name} (upload)").wait_for(timeout=UI_TIMEOUT)
+    _idle(page)
+    assert _selected(page, "pick a sample") == ""  # names no sample while the upload is shown
+    assert _combobox(page, "pick a sample").get_attribute("placeholder") == "Pick a sample"
+    assert page.get_by_text(re.compile(rf"^{re.escape(PHOTO.name)} · ")).count() == 1  # the Explorer's caption
+    full_page_screenshot(page, "journey_repick_upload_shown")
+
+    _pick(page, "pick a sample", "Coffee cup")
+    sidebar.get_by_text("Showing: Coffee cup (sample)").wait_for(timeout=UI_TIMEOUT)
+    page.get_by_text(re.compile(r"^Coffee cup · 600×400 px")).wait_for(timeout=UI_TIMEOUT)
+    assert _selected(page, "pick a sample") == "Coffee cup"
+    _open(page, "Home")
+    _open(page, "Depth Explorer")
+    assert _selected(page, "pick a sample") == "Coffee cup"
+    page.get_by_text(re.compile(r"^Coffee cup · 600×400 px")).wait_for(timeout=UI_TIMEOUT)
+    full_page_screenshot(page, "journey_repick_sample_again")

@@ -51,16 +51,32 @@ class ImageChoice:
     digest: str
 
 
-def _prefer(kind: str):
-    def callback() -> None:
-        st.session_state[_SOURCE] = kind
+def _show(kind: str) -> None:
+    """Make ``kind`` the active source; the sample picker shows a sample only while one is shown.
 
-    return callback
+    So the picker never names a sample that is not on screen, and picking any sample after an
+    upload or a camera photo is a change, which takes effect.
+    """
+    st.session_state[_SOURCE] = kind
+    st.session_state["sample"] = (st.session_state.get("sample") or next(iter(SAMPLES))) if kind == "sample" else None
+
+
+def _fallback() -> str:
+    """The source to show when the active one goes away: the upload if there is one, else a sample."""
+    return "upload" if st.session_state.get("upload") is not None else "sample"
 
 
 def _after_upload_change() -> None:
-    # a new file selects the upload; removing it falls back to the sample
-    st.session_state[_SOURCE] = "upload" if st.session_state.get("upload") is not None else "sample"
+    _show("upload" if st.session_state.get("upload") is not None else "sample")
+
+
+def _after_camera_change() -> None:
+    _show("camera" if st.session_state.get("camera") is not None else _fallback())
+
+
+def _after_camera_toggle() -> None:
+    if not st.session_state.get("camera_on") and st.session_state.get(_SOURCE) == "camera":
+        _show(_fallback())
 
 
 def image_source_panel() -> None:
@@ -73,9 +89,11 @@ def image_source_panel() -> None:
         on_change=_after_upload_change,
         help="JPEG, PNG, WebP, BMP or TIFF. Very large photos are refused with a message.",
     )
-    st.selectbox("…or pick a sample", options=list(SAMPLES), key="sample", on_change=_prefer("sample"))
-    if st.toggle("Use the camera", key="camera_on", help="Off by default, so the browser does not ask for the camera."):
-        st.camera_input("Take a photo", key="camera", on_change=_prefer("camera"))
+    st.selectbox("…or pick a sample", options=list(SAMPLES), key="sample", on_change=_show, args=("sample",),
+                 placeholder="Pick a sample")
+    if st.toggle("Use the camera", key="camera_on", on_change=_after_camera_toggle,
+                 help="Off by default, so the browser does not ask for the camera."):
+        st.camera_input("Take a photo", key="camera", on_change=_after_camera_change)
     choice = selected_image()
     if choice is not None:
         st.caption(f"Showing: **{choice.name}** ({choice.kind})")
