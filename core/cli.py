@@ -15,7 +15,7 @@ import numpy as np
 
 from core.colormaps import COLORMAPS, colorize
 from core.exports import npy_bytes, png16_bytes, png_bytes
-from core.image_io import ImageDecodeError, read_image
+from core.image_io import ImageDecodeError, read_with_reduction
 from core.openvino_backend import FastBackendError
 from core.transforms import check_net_size
 from core.weights import WeightsError
@@ -125,8 +125,10 @@ def _predict(args: argparse.Namespace) -> int:
     for i, (path, stem) in enumerate(zip(paths, _unique_stems(paths)), start=1):
         start = time.perf_counter()
         try:
-            rgb = read_image(path)
-            depth = predictor.predict(rgb)
+            decoded = read_with_reduction(path)  # a JPEG above the pixel limit comes back reduced
+            if decoded.reduction is not None:
+                print(f"note: {path}: {decoded.reduction}", file=sys.stderr)
+            depth = predictor.predict(decoded.rgb)
             _write_outputs(args.out, stem, depth, args.colormap)
         except (ImageDecodeError, OSError) as e:
             failures += 1

@@ -6,7 +6,8 @@ The dashboard upload, the camera, the bundled samples and the CLI all call
 * names the format from the content, never from a file extension, and accepts only
   JPEG, PNG, WebP, BMP, TIFF and GIF (first frame). SVG, PDF, PSD, EPS, HEIC/HEIF, AVIF,
   ICO and anything else are refused by name, even the ones Pillow could open;
-* refuses images above a pixel budget from the header size, before any pixel is decoded;
+* checks the header size against a pixel budget before any pixel is decoded. A JPEG above
+  it is decoded reduced (see "Large photos" below); any other format above it is refused;
 * refuses empty, truncated and corrupt files instead of returning partly grey images;
 * applies the EXIF orientation, so the array is what a photo viewer shows;
 * converts every pixel mode to RGB uint8: transparency is composited on white, 16-bit
@@ -22,6 +23,26 @@ still reaches Pillow and is refused). OpenCV then decodes the pixels, about twic
 as Pillow: both run libjpeg-turbo with the same integer IDCT and upsampling, so the pixels
 are the same, and the EXIF orientation is the one Pillow reads, applied with exact flips and
 transposes. Anything else, including every file OpenCV fails on, goes through Pillow as before.
+
+Large photos: phones shoot 48-50 MP by default and some 108 or 200 MP, above the 40 MP
+budget. A JPEG above the budget is decoded at 1/2 or 1/4 scale, the largest of the two that
+fits, by libjpeg's DCT scaling (OpenCV's ``IMREAD_REDUCED_*`` on the fast path, Pillow's
+``draft`` otherwise; the two give the same pixels). The reduced image never exists at full
+size: a baseline JPEG's decode costs about what the reduced image costs. The result says so
+(:class:`Reduction`). It is refused instead when:
+
+* it would still be above the budget at 1/4 scale (over 16 times the budget, 640 MP at the
+  default): no camera makes such photos, and a bomb declares such sizes;
+* the file is too short to hold the size it declares: every 8x8 block costs at least one bit,
+  so a real JPEG has at least one byte per 512 pixels;
+* it is progressive or has several scans, and its DCT coefficients, which libjpeg keeps for
+  the whole image at full resolution whatever the scale, need more memory than those of any
+  JPEG accepted at full size (6 bytes per pixel of the budget: a 4:4:4 JPEG at the budget).
+  4:2:0 progressive photos up to about 80 MP pass.
+
+PNG, WebP, BMP, TIFF and GIF above the budget are refused with a message that says so: their
+decoders can only produce the full image, so a reduced decode would cost the memory the budget
+exists to bound.
 """
 
 from __future__ import annotations
@@ -50,15 +71,20 @@ from PIL import (
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "SUPPORTED_FORMATS",
+    "DecodedImage",
     "ImageDecodeError",
     "ImageInfo",
+    "Reduction",
     "decode_image",
+    "decode_with_reduction",
     "probe_image",
     "read_image",
+    "read_with_reduction",
 ]
 
 DEFAULT_MAX_PIXELS = 40_000_000
-"""Largest accepted width × height; a 40 MP RGB image is 120 MB once decoded."""
+"""Largest decoded width × height; a 40 MP RGB image is 120 MB once decoded. JPEGs above it
+are decoded reduced (see the module docstring)."""
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 """Formats :func:`decode_image` accepts, as named in :attr:`ImageInfo.format`."""
@@ -142,10 +168,71 @@ if _IMREAD_FLAGS is not None:
 # or hierarchical frames, DNL, a second SOI, reserved codes) sends the file to Pillow.
 _JPEG_SEGMENTS = frozenset({0xC0, 0xC1, 0xC2, 0xC4, 0xDA, 0xDB, 0xDD, *range(0xE0, 0xF0), 0xFE})
 _JPEG_EOI = 0xD9
+_JPEG_SOS = 0xDA
+
+# JPEG DCT scales tried above the pixel budget, the smallest reduction first. 1/8 is left out:
+# a photo that needs it is over 16 times the budget (640 MP at the default), larger than any
+# camera makes, and decoding that many blocks takes tens of seconds.
+_REDUCTIONS = (2, 4)
+# OpenCV's scale bits for imdecode. Only the bit: IMREAD_REDUCED_COLOR_n also sets IMREAD_COLOR
+# (BGR), which OpenCV refuses together with IMREAD_COLOR_RGB; the colour comes from that flag.
+_IMREAD_SCALE = {1: 0, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4}
+# Every 8x8 block of a JPEG costs at least one bit (a Huffman code is never shorter), so a
+# complete file holds at least one byte per 512 pixels; a shorter one declares a size it cannot hold.
+_JPEG_MAX_PIXELS_PER_BYTE = 512
+# A progressive or multi-scan JPEG keeps 2 bytes per DCT coefficient, 64 per 8x8 block of each
+# component, for the whole image at full size. Above the budget it may use as much as a 4:4:4
+# JPEG of exactly the budget (3 components x 2 bytes per pixel), which is accepted at full size.
+_COEFFICIENT_BYTES_PER_BUDGET_PIXEL = 6
 
 
 class ImageDecodeError(ValueError):
     """The bytes are not an image this app can use; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """How a JPEG above the pixel budget was decoded smaller; sizes as a photo viewer shows them.
+
+    Attributes:
+        scale: The DCT scale's denominator: 2 means 1/2 scale (each side halved, rounded up).
+        width: Decoded width in pixels.
+        height: Decoded height in pixels.
+        full_width: Width the file stores.
+        full_height: Height the file stores.
+        max_pixels: The pixel budget the full size is above.
+
+    Example:
+        >>> str(Reduction(2, 4000, 3000, 8000, 6000, 40_000_000))
+        'decoded at 1/2 scale: 4000×3000 from 8000×6000 (48 MP, above the 40 MP limit for full resolution)'
+    """
+
+    scale: int
+    width: int
+    height: int
+    full_width: int
+    full_height: int
+    max_pixels: int
+
+    def __str__(self) -> str:
+        size, limit = _size_and_limit(self.full_width, self.full_height, self.max_pixels)
+        return (
+            f"decoded at 1/{self.scale} scale: {self.width}×{self.height} from {self.full_width}×{self.full_height} "
+            f"({size}, above the {limit} limit for full resolution)"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class DecodedImage:
+    """A decoded image and, when it was above the pixel budget, how it was reduced.
+
+    Attributes:
+        rgb: HxWx3 uint8 RGB, C-contiguous and writeable, as a photo viewer shows it.
+        reduction: None when ``rgb`` has the file's full size.
+    """
+
+    rgb: np.ndarray
+    reduction: Reduction | None
 
 
 @dataclass(frozen=True)
@@ -157,12 +244,14 @@ class ImageInfo:
         width: Width in pixels after the EXIF orientation is applied.
         height: Height in pixels after the EXIF orientation is applied.
         mode: Pillow's pixel mode as stored, e.g. ``"RGB"``, ``"CMYK"`` or ``"I;16"``.
+        reduction: How :func:`decode_with_reduction` will shrink it, or None at full size.
     """
 
     format: str
     width: int
     height: int
     mode: str
+    reduction: Reduction | None = None
 
     def __str__(self) -> str:
         return f"{self.width}×{self.height} {self.format}"
@@ -171,9 +260,12 @@ class ImageInfo:
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode image bytes into an RGB array as a photo viewer would show it.
 
+    The array of :func:`decode_with_reduction`: a JPEG above ``max_pixels`` comes back
+    reduced. Call that function instead to tell the user so.
+
     Args:
         data: The whole file content (``bytes``, ``bytearray`` or ``memoryview``).
-        max_pixels: Largest accepted ``width * height``. Pillow's own
+        max_pixels: Largest decoded ``width * height``. Pillow's own
             ``Image.MAX_IMAGE_PIXELS`` caps it too, if that is lower.
 
     Returns:
@@ -194,18 +286,55 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
         >>> rgb.shape, rgb.dtype, rgb[0, 0].tolist()  # transparent -> white
         ((2, 3, 3), dtype('uint8'), [255, 255, 255])
     """
+    return decode_with_reduction(data, max_pixels=max_pixels).rgb
+
+
+def decode_with_reduction(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """Decode image bytes as a photo viewer would show them, and say whether they were reduced.
+
+    A JPEG above ``max_pixels`` is decoded at 1/2 or 1/4 scale, the largest size within
+    it, with its EXIF orientation applied after the reduction. The module docstring says
+    which large files are refused instead.
+
+    Args:
+        data: The whole file content (``bytes``, ``bytearray`` or ``memoryview``).
+        max_pixels: Largest decoded ``width * height``. Pillow's own
+            ``Image.MAX_IMAGE_PIXELS`` caps it too, if that is lower.
+
+    Returns:
+        The HxWx3 uint8 RGB array and its :class:`Reduction` (None at full size).
+
+    Raises:
+        ImageDecodeError: As :func:`decode_image`.
+        TypeError: ``data`` is not bytes-like, or ``max_pixels`` is not an int.
+        ValueError: ``max_pixels`` is not positive.
+
+    Example:
+        >>> import io
+        >>> from PIL import Image
+        >>> buf = io.BytesIO()
+        >>> Image.new("RGB", (400, 300), (9, 99, 199)).save(buf, "JPEG")
+        >>> decoded = decode_with_reduction(buf.getvalue(), max_pixels=50_000)
+        >>> decoded.rgb.shape, decoded.reduction.scale
+        ((150, 200, 3), 2)
+        >>> print(decoded.reduction)
+        decoded at 1/2 scale: 200×150 from 400×300 (0.1 MP, above the 0.05 MP limit for full resolution)
+    """
     data = _as_bytes(data)
     _check_max_pixels(max_pixels)
     pixel_limit = _pixel_limit(max_pixels)
-    fmt, im = _open(data, pixel_limit=pixel_limit)
+    fmt, im, reduction = _open(data, pixel_limit=pixel_limit)
+    scale = 1 if reduction is None else reduction.scale
     if fmt == "JPEG":
         with im:
-            rgb = _decode_plain_jpeg(data, im)
+            rgb = _decode_plain_jpeg(data, im, scale)
         if rgb is not None:
-            return rgb
+            return DecodedImage(rgb, reduction)
         # Pillow starts afresh: the attempt may have read (and cached) a broken EXIF block.
-        fmt, im = _open(data, pixel_limit=pixel_limit)
+        fmt, im, reduction = _open(data, pixel_limit=pixel_limit)
     with im:
+        if scale > 1:
+            _draft(im, reduction)
         try:
             im.load()
             ImageOps.exif_transpose(im, in_place=True)
@@ -213,17 +342,18 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
             raise ImageDecodeError(f"The image is too large to decode safely ({e}): downscale it first.") from e
         except _DECODE_ERRORS as e:
             raise _corrupt(fmt, e) from e
-        return _to_rgb(im)
+        return DecodedImage(_to_rgb(im), reduction)
 
 
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file and decode it with :func:`decode_image`.
 
-    The file's content decides the format; its extension is ignored.
+    The file's content decides the format; its extension is ignored. A JPEG above
+    ``max_pixels`` comes back reduced: :func:`read_with_reduction` says so.
 
     Args:
         path: Path to an image file.
-        max_pixels: Largest accepted ``width * height``.
+        max_pixels: Largest decoded ``width * height``.
 
     Returns:
         An HxWx3 uint8 RGB array, C-contiguous and writeable.
@@ -231,6 +361,23 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
     Raises:
         ImageDecodeError: The file is missing or unreadable (the message names it), or
             it is not a usable image (the message is :func:`decode_image`'s).
+        TypeError: ``path`` is not a str or path-like.
+    """
+    return read_with_reduction(path, max_pixels=max_pixels).rgb
+
+
+def read_with_reduction(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """Read an image file and decode it with :func:`decode_with_reduction`.
+
+    Args:
+        path: Path to an image file; its content decides the format.
+        max_pixels: Largest decoded ``width * height``.
+
+    Returns:
+        The HxWx3 uint8 RGB array and its :class:`Reduction` (None at full size).
+
+    Raises:
+        ImageDecodeError: As :func:`read_image`.
         TypeError: ``path`` is not a str or path-like.
     """
     if not isinstance(path, (str, os.PathLike)):
@@ -246,22 +393,23 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
         raise ImageDecodeError(f"Cannot read {name} ({reason}): check the path and its permissions.") from e
     if not is_file:
         raise ImageDecodeError(f"Cannot read {name}: it is not a regular file; pass the path of an image file.")
-    return decode_image(data, max_pixels=max_pixels)
+    return decode_with_reduction(data, max_pixels=max_pixels)
 
 
 def probe_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
     """Read format, size and mode from the header without decoding any pixels.
 
     The pixel budget applies here too: the WebP parser allocates its canvas as soon as
-    the header is read, so an unbounded probe would be a way around the budget.
+    the header is read, so an unbounded probe would be a way around the budget. A probe
+    refuses what :func:`decode_image` refuses, and says how a large JPEG will be reduced.
 
     Args:
         data: The whole file content.
-        max_pixels: Largest accepted ``width * height``, as for :func:`decode_image`.
+        max_pixels: Largest decoded ``width * height``, as for :func:`decode_image`.
 
     Returns:
         The header facts, with width and height swapped when the EXIF orientation
-        rotates the image by 90 degrees.
+        rotates the image by 90 degrees, and the :class:`Reduction` decoding will apply.
 
     Raises:
         ImageDecodeError: The bytes are empty, corrupt, too large or not a supported
@@ -279,16 +427,12 @@ def probe_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageIn
     """
     data = _as_bytes(data)
     _check_max_pixels(max_pixels)
-    fmt, im = _open(data, pixel_limit=_pixel_limit(max_pixels))
+    fmt, im, reduction = _open(data, pixel_limit=_pixel_limit(max_pixels))
     with im:
         width, height = im.size
-        try:
-            orientation = _header_orientation(im)
-        except _DECODE_ERRORS as e:
-            raise _corrupt(fmt, e) from e
-        if orientation in (5, 6, 7, 8):
+        if _oriented_turn(fmt, im):
             width, height = height, width
-        return ImageInfo(format=fmt, width=width, height=height, mode=im.mode)
+        return ImageInfo(format=fmt, width=width, height=height, mode=im.mode, reduction=reduction)
 
 
 def _as_bytes(data: object) -> bytes:
@@ -314,8 +458,8 @@ def _pixel_limit(max_pixels: int) -> int:
     return max_pixels if bomb_limit is None else min(max_pixels, int(bomb_limit))
 
 
-def _open(data: bytes, *, pixel_limit: int) -> tuple[str, ImageFile.ImageFile]:
-    """Sniff the format, check the size and parse the header; no pixels are decoded."""
+def _open(data: bytes, *, pixel_limit: int) -> tuple[str, ImageFile.ImageFile, Reduction | None]:
+    """Sniff the format, check the size, parse the header and plan any reduction; no pixels are decoded."""
     if not data:
         raise ImageDecodeError("The file is empty (0 bytes): choose a file that contains an image.")
     fmt = _sniff(data)
@@ -323,7 +467,7 @@ def _open(data: bytes, *, pixel_limit: int) -> tuple[str, ImageFile.ImageFile]:
         raise _unsupported(fmt, data)
     declared = _declared_size(fmt, data)
     if declared is not None:  # refuse before the parser runs (libwebp allocates on open)
-        _check_size(*declared, pixel_limit)
+        _check_size(*declared, pixel_limit, fmt)
     try:
         im = _OPENERS[fmt](io.BytesIO(data))
     except Image.DecompressionBombError as e:
@@ -331,11 +475,16 @@ def _open(data: bytes, *, pixel_limit: int) -> tuple[str, ImageFile.ImageFile]:
     except _DECODE_ERRORS as e:
         raise _corrupt(fmt, e) from e
     try:
-        _check_size(*im.size, pixel_limit)
+        width, height = im.size
+        if fmt == "JPEG" and width > 0 and height > 0 and width * height > pixel_limit:
+            reduction = _plan_reduction(data, im, pixel_limit)
+        else:
+            _check_size(width, height, pixel_limit, fmt)
+            reduction = None
     except ImageDecodeError:
         im.close()
         raise
-    return fmt, im
+    return fmt, im, reduction
 
 
 def _sniff(data: bytes) -> str:
@@ -406,17 +555,142 @@ def _declared_size(fmt: str, data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _check_size(width: int, height: int, pixel_limit: int) -> None:
+def _check_size(width: int, height: int, pixel_limit: int, fmt: str) -> None:
+    """Refuse an empty size, or a size above the budget in a format that cannot be decoded reduced."""
     if width <= 0 or height <= 0:
         raise ImageDecodeError(
             f"The image declares a size of {width}×{height} pixels, which is empty: the file is corrupt; re-export it."
         )
+    if width * height > pixel_limit:
+        size, limit = _size_and_limit(width, height, pixel_limit)
+        raise ImageDecodeError(
+            f"The image is {width}×{height} = {size}, above the {limit} limit for {fmt} files (only JPEG photos are "
+            f"decoded at a reduced size): downscale it to at most {_at_most(limit)}, or save it as a JPEG."
+        )
+
+
+def _at_most(limit: str) -> str:
+    """The limit of :func:`_size_and_limit` as an amount: ``"40 MP"``, ``"19,999 pixels"``."""
+    return limit.replace("-pixel", " pixels")
+
+
+def _size_and_limit(width: int, height: int, pixel_limit: int) -> tuple[str, str]:
+    """``("48 MP", "40 MP")``, or exact pixel counts when rounding would hide the difference."""
     pixels = width * height
-    if pixels > pixel_limit:
-        size, limit = f"{_megapixels(pixels)} MP", f"{_megapixels(pixel_limit)} MP"
-        if float(size.split()[0]) <= float(limit.split()[0]):  # rounding hid the difference
-            size, limit = f"{pixels:,} pixels", f"{pixel_limit:,}-pixel"
-        raise ImageDecodeError(f"The image is {width}×{height} = {size}, above the {limit} limit: downscale it first.")
+    size, limit = f"{_megapixels(pixels)} MP", f"{_megapixels(pixel_limit)} MP"
+    if float(size.split()[0]) <= float(limit.split()[0]):
+        size, limit = f"{pixels:,} pixels", f"{pixel_limit:,}-pixel"
+    return size, limit
+
+
+def _plan_reduction(data: bytes, im: ImageFile.ImageFile, pixel_limit: int) -> Reduction:
+    """The DCT scale for a JPEG above the budget, or a refusal; no pixels are decoded.
+
+    Args:
+        data: The whole file, sniffed as JPEG.
+        im: Pillow's header-only view of ``data``, whose size is above ``pixel_limit``.
+        pixel_limit: The budget for the decoded size.
+    """
+    width, height = im.size
+    size, limit = _size_and_limit(width, height, pixel_limit)
+    scale = next((s for s in _REDUCTIONS if _ceil_div(width, s) * _ceil_div(height, s) <= pixel_limit), None)
+    if scale is None:
+        raise ImageDecodeError(
+            f"The image is {width}×{height} = {size}, more than any camera photo: even at 1/{_REDUCTIONS[-1]} "
+            f"scale it is above the {limit} limit; downscale it first."
+        )
+    if len(data) * _JPEG_MAX_PIXELS_PER_BYTE < width * height:
+        raise ImageDecodeError(
+            f"The file is truncated or corrupt: a JPEG of {width}×{height} pixels needs at least "
+            f"{_byte_size(_ceil_div(width * height, _JPEG_MAX_PIXELS_PER_BYTE))}, but the file holds "
+            f"{_byte_size(len(data))}; re-download or re-export it."
+        )
+    scans = "progressive" if im.info.get("progressive") else "multi-scan"
+    if scans == "progressive" or _jpeg_first_scan_components(data) != len(im.layer):
+        needed = _jpeg_coefficient_bytes(im)
+        allowed = _COEFFICIENT_BYTES_PER_BUDGET_PIXEL * pixel_limit
+        if needed > allowed:
+            raise ImageDecodeError(
+                f"The image is a {scans} JPEG of {width}×{height} = {size}, above the {limit} limit, and decoding it "
+                f"at any size holds all its DCT coefficients ({_byte_size(needed)}, more than the "
+                f"{_byte_size(allowed)} allowed): re-save it as a baseline JPEG, or downscale it to at most "
+                f"{_at_most(limit)}."
+            )
+    full = (width, height)
+    reduced = (_ceil_div(width, scale), _ceil_div(height, scale))
+    if _oriented_turn("JPEG", im):
+        full, reduced = full[::-1], reduced[::-1]
+    return Reduction(scale, *reduced, *full, max_pixels=pixel_limit)
+
+
+def _byte_size(n: int) -> str:
+    """``"94 KB"``, ``"1.02 MB"``, ``"324 MB"``: kilobytes rounded up, megabytes to 3 digits."""
+    return f"{n / 1e6:.3g} MB" if n >= 1_000_000 else f"{_ceil_div(n, 1000):,} KB"
+
+
+def _ceil_div(a: int, b: int) -> int:
+    """``a / b`` rounded up, in integers: a side of ``a`` pixels decoded at ``1/b`` scale, as libjpeg does."""
+    return -(-a // b)
+
+
+def _jpeg_first_scan_components(data: bytes) -> int | None:
+    r"""How many components the first scan (SOS) of a JPEG codes; None if the header walk fails.
+
+    Only the length-prefixed segments before the first scan are read (the header, as
+    Pillow reads it); :func:`_jpeg_end` is the walk through the whole file. libjpeg keeps
+    every DCT coefficient of the image when the first scan codes fewer components than
+    the frame has, or the frame is progressive.
+
+    Example:
+        >>> _jpeg_first_scan_components(b"\xff\xd8\xff\xfe\x00\x03x\xff\xda\x00\x0c\x03")
+        3
+    """
+    pos = 2  # after SOI
+    while pos + 4 < len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            pos += 1
+            continue
+        if marker == _JPEG_SOS:
+            return data[pos + 4]
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # TEM, RSTn, SOI carry no length
+            return None
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2:
+            return None
+        pos += 2 + length
+    return None
+
+
+def _jpeg_coefficient_bytes(im: ImageFile.ImageFile) -> int:
+    """Bytes libjpeg holds for a whole-image coefficient buffer: 64 x 2 bytes per 8x8 block."""
+    width, height = im.size
+    layers = getattr(im, "layer", None) or [(0, 1, 1, 0)] * 4  # unknown: as if 4 full-size components
+    h_max = max(h for _, h, _, _ in layers) or 1
+    v_max = max(v for _, _, v, _ in layers) or 1
+    blocks = sum(_ceil_div(width * h, 8 * h_max) * _ceil_div(height * v, 8 * v_max) for _, h, v, _ in layers)
+    return blocks * 64 * 2
+
+
+def _draft(im: ImageFile.ImageFile, reduction: Reduction) -> None:
+    """Make Pillow's JPEG decoder scale by ``1/reduction.scale`` (libjpeg's DCT scaling), or refuse."""
+    width, height, scale = *im.size, reduction.scale
+    im.draft(im.mode, (width // scale, height // scale))  # Pillow picks the largest 1/n that fits: 1/scale
+    if im.size != (_ceil_div(width, scale), _ceil_div(height, scale)):
+        raise ImageDecodeError(
+            f"The JPEG of {width}×{height} pixels cannot be decoded at a reduced size: downscale it to at most "
+            f"{_megapixels(reduction.max_pixels)} MP first."
+        )
+
+
+def _oriented_turn(fmt: str, im: ImageFile.ImageFile) -> bool:
+    """Whether the EXIF orientation turns the image by 90 degrees (swapping width and height)."""
+    try:
+        return _header_orientation(im) in (5, 6, 7, 8)
+    except _DECODE_ERRORS as e:
+        raise _corrupt(fmt, e) from e
 
 
 def _megapixels(pixels: int) -> str:
@@ -471,12 +745,14 @@ def _header_orientation(im: ImageFile.ImageFile) -> int:
     return orientation if isinstance(orientation, int) else 1
 
 
-def _decode_plain_jpeg(data: bytes, im: ImageFile.ImageFile) -> np.ndarray | None:
+def _decode_plain_jpeg(data: bytes, im: ImageFile.ImageFile, scale: int = 1) -> np.ndarray | None:
     """Decode a plain JPEG with OpenCV exactly as the Pillow path would; None to leave it to Pillow.
 
     Args:
         data: The whole file, already sniffed as JPEG.
         im: Pillow's header-only view of ``data``, already checked against the pixel budget.
+        scale: Decode at ``1/scale`` (1, 2 or 4) by libjpeg's DCT scaling, as Pillow's
+            ``draft`` does.
 
     Returns:
         The HxWx3 uint8 RGB array, oriented by the EXIF orientation Pillow reads, or None
@@ -494,10 +770,11 @@ def _decode_plain_jpeg(data: bytes, im: ImageFile.ImageFile) -> np.ndarray | Non
     except _DECODE_ERRORS:
         return None  # the Pillow path refuses it with the message it always gave
     try:
-        rgb = cv2.imdecode(np.frombuffer(data, np.uint8), _IMREAD_FLAGS)  # HxWx3 uint8 RGB, as stored
+        flags = _IMREAD_FLAGS | _IMREAD_SCALE[scale]
+        rgb = cv2.imdecode(np.frombuffer(data, np.uint8), flags)  # HxWx3 uint8 RGB, as stored, 1/scale per side
     except cv2.error:
         return None
-    width, height = im.size
+    width, height = _ceil_div(im.size[0], scale), _ceil_div(im.size[1], scale)
     if rgb is None or rgb.shape != (height, width, 3) or rgb.dtype != np.uint8:
         return None
     return rgb if orient is None else orient(rgb)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import io
 import os
+import struct
 import subprocess
 import sys
+import zlib
 
 import cv2
 import numpy as np
@@ -152,3 +155,41 @@ def test_predict_says_why_it_falls_back_to_torch(golden_dir, reference_weights, 
 
     code, err = _run(["info", "--weights", reference_weights, "--backend", "fast"], capsys)
     assert code == 1 and err.strip() == "error: fast backend: the OpenVINO model failed its self-check"
+
+
+def _quadrant_jpeg(width: int, height: int) -> bytes:
+    """A width x height JPEG in four flat colours: 48 MP encodes to under 1 MB in a fraction of a second."""
+    im = Image.new("RGB", (width, height), (230, 30, 30))
+    im.paste((30, 200, 40), (width // 2, 0, width, height // 2))
+    im.paste((40, 60, 220), (0, height // 2, width // 2, height))
+    buffer = io.BytesIO()
+    im.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_a_48_mp_photo_is_predicted_at_half_scale_and_the_cli_says_so(reference_weights, tmp_path, capsys):
+    photo = tmp_path / "IMG_48MP.jpg"
+    photo.write_bytes(_quadrant_jpeg(8000, 6000))
+    huge_png = tmp_path / "scan.png"  # only its header: PNGs above the limit are refused before decoding
+    huge_png.write_bytes(_png_header_only(8000, 6000))
+    code, err = _run(["predict", photo, huge_png, "--out", tmp_path / "out", "--weights", reference_weights], capsys)
+    assert code == 1, err
+    notes = [line for line in err.splitlines() if line.startswith("note:") and "scale" in line]
+    assert notes == [
+        f"note: {photo}: decoded at 1/2 scale: 4000×3000 from 8000×6000 (48 MP, above the 40 MP limit for full "
+        "resolution)"
+    ]
+    assert np.load(tmp_path / "out" / "IMG_48MP.npy").shape == (3000, 4000)
+    assert f"{photo} (4000x3000) ->" in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: {huge_png}: The image is 8000×6000 = 48 MP, above the 40 MP limit for PNG files (only JPEG photos "
+        "are decoded at a reduced size): downscale it to at most 40 MP, or save it as a JPEG."
+    ]
+    assert "done: 1 of 2" in err
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` pixels: its signature and IHDR chunk only."""
+    chunk = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))

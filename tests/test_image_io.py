@@ -25,9 +25,12 @@ from core.image_io import (
     SUPPORTED_FORMATS,
     ImageDecodeError,
     ImageInfo,
+    Reduction,
     decode_image,
+    decode_with_reduction,
     probe_image,
     read_image,
+    read_with_reduction,
 )
 from tests.corpus import CorpusItem, bomb_items, hostile_corpus
 
@@ -144,11 +147,15 @@ def test_max_pixels_is_inclusive() -> None:
 
 def test_pillow_bomb_limit_caps_max_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
     # A lower Image.MAX_IMAGE_PIXELS wins over a generous max_pixels, so anything Pillow
-    # would warn about as a decompression bomb is refused with our message.
+    # would warn about as a decompression bomb is refused with our message, or, for a
+    # JPEG, decoded reduced to within it.
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000)
-    data = _save(Image.new("RGB", (64, 64)), "JPEG")
+    data = _save(Image.new("RGB", (64, 64)), "PNG")
     with pytest.raises(ImageDecodeError, match=re.escape("64×64 = 0.0041 MP, above the 0.001 MP limit")):
         decode_image(data, max_pixels=10**12)
+    decoded = decode_with_reduction(_save(Image.new("RGB", (64, 64)), "JPEG"), max_pixels=10**12)
+    assert decoded.rgb.shape == (16, 16, 3)  # 1/2 scale would be 1,024 pixels
+    assert decoded.reduction is not None and decoded.reduction.max_pixels == 1_000
 
 
 @pytest.mark.parametrize(("bad", "error"), [(0, ValueError), (-5, ValueError), (1.5, TypeError), (True, TypeError)])
@@ -396,9 +403,16 @@ def _jpeg(height: int, width: int, mode: str = "RGB", orientation: int | None = 
     return _save(im, "JPEG", **params)
 
 
-def _pillow_reference(data: bytes) -> np.ndarray:
-    """What a photo viewer built on Pillow shows: the reference the fast path must equal."""
+def _pillow_reference(data: bytes, scale: int = 1) -> np.ndarray:
+    """What a photo viewer built on Pillow shows: the reference the fast path must equal.
+
+    With ``scale`` > 1, what Pillow's own JPEG draft mode decodes at ``1/scale``.
+    """
     with Image.open(io.BytesIO(data)) as im:
+        if scale > 1:
+            reduced = (-(-im.width // scale), -(-im.height // scale))  # each side divided, rounded up
+            im.draft(im.mode, (im.width // scale, im.height // scale))
+            assert im.size == reduced, "Pillow did not draft at 1/scale"
         return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
 
 
@@ -408,8 +422,8 @@ def fast_path(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     taken: list[bool] = []
     attempt = image_io._decode_plain_jpeg
 
-    def spy(data: bytes, im: ImageFile.ImageFile) -> np.ndarray | None:
-        rgb = attempt(data, im)
+    def spy(data: bytes, im: ImageFile.ImageFile, scale: int = 1) -> np.ndarray | None:
+        rgb = attempt(data, im, scale)
         taken.append(rgb is not None)
         return rgb
 
@@ -431,17 +445,19 @@ def imdecode_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def _decode_with_pillow_only(data: bytes) -> np.ndarray:
+def _decode_with_pillow_only(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """decode_image with the fast path switched off: the gate as it was before it."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(image_io, "_decode_plain_jpeg", lambda data, im: None)
-        return decode_image(data)
+        patch.setattr(image_io, "_decode_plain_jpeg", lambda *args: None)
+        return decode_image(data, max_pixels=max_pixels)
 
 
-def _assert_fast_and_exact(data: bytes, taken: list[bool]) -> np.ndarray:
-    rgb = decode_image(data)
+def _assert_fast_and_exact(
+    data: bytes, taken: list[bool], max_pixels: int = DEFAULT_MAX_PIXELS, scale: int = 1
+) -> np.ndarray:
+    rgb = decode_image(data, max_pixels=max_pixels)
     assert taken == [True], "the OpenCV path was not taken"
-    expected = _pillow_reference(data)
+    expected = _pillow_reference(data, scale)
     assert rgb.shape == expected.shape and rgb.dtype == np.uint8
     assert rgb.flags.c_contiguous and rgb.flags.writeable
     np.testing.assert_array_equal(rgb, expected)
@@ -686,3 +702,333 @@ def test_a_rotated_jpeg_whose_exif_pillow_cannot_rewrite_is_refused_with_a_messa
     Image.new("RGB", (8, 6), (10, 200, 30)).save(buffer, "JPEG", exif=bad)
     with pytest.raises(ImageDecodeError, match="truncated or corrupt"):
         decode_image(buffer.getvalue())
+
+
+# ---------------------------------------------------------------- large photos: reduced decoding
+#
+# A JPEG above the pixel budget is decoded at 1/2 or 1/4 scale by libjpeg's DCT scaling. Most
+# tests use a small max_pixels so that small files exercise the same code; one test decodes a
+# real 48 MP file (8000x6000 in four flat colours encodes to under 1 MB in a fraction of a second).
+
+_QUADRANTS = ((230, 30, 30), (30, 200, 40), (40, 60, 220), (240, 240, 240))  # TL, TR, BL, BR
+_FAST_FLAGS = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+
+
+def _quadrant_jpeg(width: int, height: int) -> bytes:
+    """A width x height JPEG in four flat colours (top-left red, top-right green, ...)."""
+    im = Image.new("RGB", (width, height), _QUADRANTS[0])
+    im.paste(_QUADRANTS[1], (width // 2, 0, width, height // 2))
+    im.paste(_QUADRANTS[2], (0, height // 2, width // 2, height))
+    im.paste(_QUADRANTS[3], (width // 2, height // 2, width, height))
+    return _save(im, "JPEG", quality=90)
+
+
+@pytest.fixture(scope="module")
+def jpeg_48mp() -> bytes:
+    return _quadrant_jpeg(8000, 6000)
+
+
+def test_a_48_mp_jpeg_is_decoded_at_half_scale(
+    jpeg_48mp: bytes, fast_path: list[bool], imdecode_calls: list[int]
+) -> None:
+    decoded = decode_with_reduction(jpeg_48mp)
+    assert decoded.reduction == Reduction(2, 4000, 3000, 8000, 6000, DEFAULT_MAX_PIXELS)
+    assert str(decoded.reduction) == (
+        "decoded at 1/2 scale: 4000×3000 from 8000×6000 (48 MP, above the 40 MP limit for full resolution)"
+    )
+    assert decoded.rgb.shape == (3000, 4000, 3) and decoded.rgb.flags.c_contiguous and decoded.rgb.flags.writeable
+    assert fast_path == [True] and imdecode_calls == [_FAST_FLAGS | cv2.IMREAD_REDUCED_GRAYSCALE_2]
+    np.testing.assert_array_equal(decoded.rgb, _pillow_reference(jpeg_48mp, 2))
+    # the quadrants are where they were: away from the edges, each is its flat colour (JPEG: +-4)
+    for (y, x), colour in zip([(750, 1000), (750, 3000), (2250, 1000), (2250, 3000)], _QUADRANTS):
+        np.testing.assert_allclose(decoded.rgb[y, x], colour, atol=4)
+    np.testing.assert_array_equal(decode_image(jpeg_48mp), decoded.rgb)  # the array-only call agrees
+
+
+def test_a_48_mp_jpeg_on_the_pillow_path_gives_the_same_pixels(jpeg_48mp: bytes) -> None:
+    decoded = decode_with_reduction(jpeg_48mp)
+    np.testing.assert_array_equal(_decode_with_pillow_only(jpeg_48mp), decoded.rgb)
+
+
+@pytest.mark.parametrize(
+    ("max_pixels", "scale"),
+    [(167 * 501, 2), (167 * 501 - 1, 4), (84 * 251, 4)],  # 1001x333: 1/2 is 501x167, 1/4 is 251x84
+    ids=["exactly-half", "one-below-half", "exactly-quarter"],
+)
+def test_the_largest_scale_within_the_budget_is_chosen(max_pixels: int, scale: int, fast_path: list[bool]) -> None:
+    data = _jpeg(333, 1001, quality=90)
+    rgb = _assert_fast_and_exact(data, fast_path, max_pixels=max_pixels, scale=scale)
+    assert rgb.shape == (-(-333 // scale), -(-1001 // scale), 3)  # each side divided, rounded up
+
+
+def test_the_budget_is_inclusive_at_full_size(fast_path: list[bool]) -> None:
+    data = _jpeg(333, 1001, quality=90)
+    decoded = decode_with_reduction(data, max_pixels=333 * 1001)
+    assert decoded.reduction is None and decoded.rgb.shape == (333, 1001, 3) and fast_path == [True]
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize(("mode", "subsampling"), [("RGB", 0), ("RGB", 1), ("RGB", 2), ("L", -1)],
+                         ids=["4:4:4", "4:2:2", "4:2:0", "grey"])
+def test_reduced_baseline_jpegs_decode_fast_and_exactly(
+    mode: str, subsampling: int, scale: int, fast_path: list[bool]
+) -> None:
+    height, width = 333, 1001
+    max_pixels = {2: 90_000, 4: 22_000}[scale]  # 1/2 is 83,667 pixels, 1/4 is 21,084
+    data = _jpeg(height, width, mode, quality=85, subsampling=subsampling)
+    rgb = _assert_fast_and_exact(data, fast_path, max_pixels=max_pixels, scale=scale)
+    assert rgb.shape == (-(-height // scale), -(-width // scale), 3)
+
+
+@pytest.mark.parametrize(("mode", "subsampling"), [("RGB", 1), ("RGB", 2), ("L", -1)], ids=["4:2:2", "4:2:0", "grey"])
+def test_reduced_progressive_jpegs_decode_fast_and_exactly(mode: str, subsampling: int, fast_path: list[bool]) -> None:
+    # 1.39 times the budget: the coefficients (4, 3 or 2 bytes a pixel) fit in 6 bytes per budget pixel
+    data = _jpeg(333, 1001, mode, quality=85, subsampling=subsampling, progressive=True)
+    rgb = _assert_fast_and_exact(data, fast_path, max_pixels=240_000, scale=2)
+    assert rgb.shape == (167, 501, 3)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_applies_after_the_reduction(orientation: int, fast_path: list[bool]) -> None:
+    data = _jpeg(61, 40, orientation=orientation, quality=90)  # stored 40 wide, 61 tall
+    rgb = _assert_fast_and_exact(data, fast_path, max_pixels=700, scale=2)  # 1/2 is 20x31 = 620 pixels
+    reduction = decode_with_reduction(data, max_pixels=700).reduction
+    turned = orientation in (5, 6, 7, 8)
+    assert rgb.shape[:2] == ((20, 31) if turned else (31, 20))
+    assert reduction == (Reduction(2, 31, 20, 61, 40, 700) if turned else Reduction(2, 20, 31, 40, 61, 700))
+    assert probe_image(data, max_pixels=700) == ImageInfo("JPEG", *(61, 40) if turned else (40, 61), "RGB", reduction)
+
+
+def test_a_large_cmyk_jpeg_is_reduced_on_the_pillow_path(fast_path: list[bool], imdecode_calls: list[int]) -> None:
+    data = _save(Image.fromarray(_photo(120, 200)).convert("CMYK"), "JPEG", quality=90)
+    decoded = decode_with_reduction(data, max_pixels=10_000)  # 1/2 is 6,000 pixels
+    assert fast_path == [False] and imdecode_calls == []
+    assert decoded.rgb.shape == (60, 100, 3) and decoded.reduction == Reduction(2, 100, 60, 200, 120, 10_000)
+    np.testing.assert_array_equal(decoded.rgb, _pillow_reference(data, 2))
+
+
+@pytest.mark.parametrize(
+    "imdecode",
+    [lambda buf, flags: None, _raise_cv2_error, lambda buf, flags: np.zeros((61, 40, 3), np.uint8)],
+    ids=["none", "cv2-error", "full-size"],
+)
+def test_pillow_decides_a_reduced_jpeg_when_opencv_fails_or_surprises(
+    imdecode: Callable[[np.ndarray, int], np.ndarray], fast_path: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _jpeg(61, 40, quality=90, orientation=6)
+    monkeypatch.setattr(image_io.cv2, "imdecode", imdecode)
+    rgb = decode_image(data, max_pixels=700)
+    assert fast_path == [False]
+    assert rgb.shape == (20, 31, 3)
+    np.testing.assert_array_equal(rgb, _pillow_reference(data, 2))
+
+
+def test_read_with_reduction_reads_a_large_photo(tmp_path: Path) -> None:
+    path = tmp_path / "IMG_0001.JPG"
+    path.write_bytes(_quadrant_jpeg(400, 300))
+    decoded = read_with_reduction(path, max_pixels=40_000)
+    assert decoded.rgb.shape == (150, 200, 3) and decoded.reduction == Reduction(2, 200, 150, 400, 300, 40_000)
+    np.testing.assert_array_equal(read_image(path, max_pixels=40_000), decoded.rgb)
+    assert read_with_reduction(path).reduction is None
+
+
+# refusals: what stays refused above the budget, with a message that says what to do
+
+
+@pytest.mark.parametrize(
+    ("fmt", "params"),
+    [("PNG", {}), ("WEBP", {"lossless": True}), ("BMP", {}), ("TIFF", {}), ("GIF", {})],
+)
+def test_other_formats_above_the_budget_are_refused_with_what_to_do(fmt: str, params: dict) -> None:
+    data = _save(Image.new("RGB", (1000, 600), (10, 20, 30)), fmt, **params)
+    expected = (
+        f"The image is 1000×600 = 0.6 MP, above the 0.5 MP limit for {fmt} files (only JPEG photos are decoded "
+        "at a reduced size): downscale it to at most 0.5 MP, or save it as a JPEG."
+    )
+    for function in (decode_with_reduction, probe_image):
+        with pytest.raises(ImageDecodeError) as info:
+            function(data, max_pixels=500_000)
+        assert str(info.value) == expected
+    with pytest.raises(ImageDecodeError, match=re.escape("to at most 599,999 pixels, or save it as a JPEG.")):
+        decode_image(data, max_pixels=599_999)  # rounding would hide the difference: exact counts
+
+
+def test_a_jpeg_too_large_even_at_quarter_scale_is_refused(fast_path: list[bool]) -> None:
+    data = _quadrant_jpeg(400, 400)  # 1/4 is 100x100 = 10,000 pixels
+    assert decode_with_reduction(data, max_pixels=10_000).reduction.scale == 4
+    expected = (
+        "The image is 400×400 = 0.2 MP, more than any camera photo: even at 1/4 scale it is above the "
+        "0.01 MP limit; downscale it first."
+    )
+    fast_path.clear()
+    for function in (decode_with_reduction, probe_image):
+        with pytest.raises(ImageDecodeError) as info:
+            function(data, max_pixels=9_999)
+        assert str(info.value) == expected
+    assert fast_path == []  # refused before any decoding
+
+
+def _declaring(data: bytes, width: int, height: int) -> bytes:
+    """``data`` (a baseline JPEG) with its frame header changed to declare width x height."""
+    out = bytearray(data)
+    sof = out.index(b"\xff\xc0")  # then: length, precision, height, width
+    out[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(out)
+
+
+def test_a_jpeg_declaring_more_pixels_than_its_bytes_can_hold_is_refused(
+    fast_path: list[bool], imdecode_calls: list[int]
+) -> None:
+    # A real JPEG spends at least one bit per 8x8 block. This one declares 48 MP in 1 KB: libjpeg
+    # would pad it with grey (OpenCV accepts that), so it must be refused before decoding.
+    small = _save(Image.fromarray(_photo(16, 16)), "JPEG", quality=90)
+    assert len(small) < 1_000
+    bomb = _declaring(small, 8000, 6000)
+    for function in (decode_with_reduction, probe_image):
+        with pytest.raises(ImageDecodeError) as info:
+            function(bomb)
+        assert str(info.value) == (
+            f"The file is truncated or corrupt: a JPEG of 8000×6000 pixels needs at least 94 KB, but the file "
+            f"holds {-(-len(bomb) // 1000)} KB; re-download or re-export it."
+        )
+    assert fast_path == [] and imdecode_calls == []
+
+
+def test_the_one_byte_per_512_pixels_floor_passes_the_smallest_real_jpegs() -> None:
+    # The tightest real cases: flat grey with optimised Huffman tables, baseline (2 bits a
+    # block) and progressive (1 bit a block in the DC scan, end-of-band runs after it).
+    for mode, params in [("L", {"progressive": True}), ("L", {}), ("RGB", {"progressive": True})]:
+        data = _save(Image.new(mode, (2048, 2048), 128), "JPEG", quality=50, optimize=True, **params)
+        assert len(data) * 512 >= 2048 * 2048, (mode, params, len(data))
+        assert decode_with_reduction(data, max_pixels=2048 * 2048 // 2).reduction.scale == 2
+
+
+@pytest.mark.parametrize(
+    ("subsampling", "max_pixels", "expected"),
+    [
+        (0, 300_000, "333,333 pixels, above the 300,000-pixel limit, and decoding it at any size holds all its DCT "
+         "coefficients (2.03 MB, more than the 1.8 MB allowed): re-save it as a baseline JPEG, or downscale it to "
+         "at most 300,000 pixels."),
+        (2, 160_000, "0.3 MP, above the 0.2 MP limit, and decoding it at any size holds all its DCT coefficients "
+         "(1.02 MB, more than the 960 KB allowed): re-save it as a baseline JPEG, or downscale it to at most 0.2 MP."),
+    ],
+    ids=["4:4:4", "4:2:0"],
+)
+def test_a_progressive_jpeg_whose_coefficients_exceed_the_budget_is_refused(
+    subsampling: int, max_pixels: int, expected: str, fast_path: list[bool]
+) -> None:
+    # 1001x333: 126x42 luma blocks; its coefficients take 128 bytes a block: 2.03 MB at 4:4:4,
+    # 1.02 MB at 4:2:0. The budget allows 6 bytes per budget pixel: 1.8 MB and 960 KB here.
+    data = _jpeg(333, 1001, quality=85, subsampling=subsampling, progressive=True)
+    for function in (decode_with_reduction, probe_image):
+        with pytest.raises(ImageDecodeError) as info:
+            function(data, max_pixels=max_pixels)
+        assert str(info.value) == f"The image is a progressive JPEG of 1001×333 = {expected}"
+    assert fast_path == []
+    # the same picture as a baseline JPEG is decoded reduced: libjpeg never holds all its coefficients
+    baseline = _jpeg(333, 1001, quality=85, subsampling=subsampling)
+    assert decode_with_reduction(baseline, max_pixels=max_pixels).reduction is not None
+
+
+def test_a_jpeg_whose_first_scan_leaves_out_a_component_counts_as_multi_scan() -> None:
+    # Non-interleaved scans make libjpeg hold every coefficient, as progressive mode does.
+    data = bytearray(_jpeg(333, 1001, quality=85, subsampling=0))
+    sos = data.index(b"\xff\xda")
+    assert data[sos + 4] == 3  # Ns: the three components, interleaved
+    assert image_io._jpeg_first_scan_components(bytes(data)) == 3
+    data[sos + 4] = 1  # the scan header now claims one component (its pixels no longer matter)
+    assert image_io._jpeg_first_scan_components(bytes(data)) == 1
+    with pytest.raises(ImageDecodeError, match=re.escape("The image is a multi-scan JPEG of 1001×333")):
+        decode_with_reduction(bytes(data), max_pixels=300_000)
+
+
+@pytest.mark.parametrize(
+    ("data", "components"),
+    [
+        (b"\xff\xd8\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00", 1),
+        (b"\xff\xd8\xff\xff\xfe\x00\x03x\xff\xda\x00\x0c\x03", 3),  # a fill byte, then a comment
+        (b"\xff\xd8\xff\xd9", None),  # no scan at all
+        (b"\xff\xd8junk\xff\xda\x00\x0c\x03", None),  # junk between segments: unknown, counted as multi-scan
+        (b"\xff\xd8\xff\xfe\x00\x01\xff\xda\x00\x0c\x03", None),  # a length below 2
+        (b"\xff\xd8\xff\xfe\x00\x40\xff\xda\x00\x0c\x03", None),  # a comment that runs past the end
+    ],
+)
+def test_first_scan_components_reads_only_the_header(data: bytes, components: int | None) -> None:
+    assert image_io._jpeg_first_scan_components(data) == components
+
+
+def test_large_photo_decoding_stays_within_its_memory(tmp_path: Path, jpeg_48mp: bytes) -> None:
+    """A generous sanity bound on the peak RSS of decoding the 48 MP JPEG, on both paths.
+
+    Measured on the build machine (VmHWM after minus VmRSS before, in a fresh child): +71 MB on
+    the OpenCV path, +115 MB on the Pillow path; a full-size decode costs +276 MB (OpenCV), so
+    a decode that built the full 144 MB image first would fail the 170 MB bound. Not a benchmark.
+    """
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to measure the peak RSS")
+    path = tmp_path / "48mp.jpg"
+    path.write_bytes(jpeg_48mp)
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from core import image_io
+
+        def status(key):
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+
+        if sys.argv[2] == "pillow":
+            image_io._decode_plain_jpeg = lambda *args: None
+        data = Path(sys.argv[1]).read_bytes()
+        before = status("VmRSS:")
+        decoded = image_io.decode_with_reduction(data)
+        print(decoded.rgb.shape, decoded.reduction.scale, (status("VmHWM:") - before) / 2**20)
+        """
+    )
+    for path_name in ("opencv", "pillow"):
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(path), path_name],
+            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        shape, scale, peak_mb = result.stdout.rsplit(" ", 2)
+        assert shape == "(3000, 4000, 3)" and scale == "2", result.stdout
+        assert float(peak_mb) < 170, f"{path_name}: +{float(peak_mb):.0f} MB"
+
+
+_FUZZ_REDUCED_JPEGS = [
+    _jpeg(61, 40, quality=80, orientation=6),
+    _jpeg(61, 40, "L", quality=80, progressive=True, orientation=8),
+    _jpeg(61, 40, quality=80, subsampling=2, progressive=True),
+    cv2.imencode(".jpg", _photo(64, 40), [cv2.IMWRITE_JPEG_RST_INTERVAL, 1])[1].tobytes(),
+]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    base=st.sampled_from(_FUZZ_REDUCED_JPEGS),
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.sampled_from([0x00, 0xFF, 0xD9, 0xDA, 0xC4, 0x12, 0x80])),
+        min_size=1, max_size=6,
+    ),
+    cut=st.none() | st.integers(min_value=2),
+)
+def test_damaged_reduced_jpegs_give_what_pillow_gives(
+    base: bytes, edits: list[tuple[int, int]], cut: int | None
+) -> None:
+    # As test_damaged_jpegs_give_what_pillow_gives, with a budget that forces 1/2 scale.
+    data = bytearray(base)
+    for position, value in edits:
+        data[2 + position % (len(data) - 2)] = value
+    if cut is not None:
+        data = data[: cut % len(data)] + b"\xff\xd9"
+    fast_kind, fast = _outcome(lambda d: decode_image(d, max_pixels=1_800), bytes(data))
+    pillow_kind, pillow = _outcome(lambda d: _decode_with_pillow_only(d, max_pixels=1_800), bytes(data))
+    assert fast_kind == pillow_kind, (fast, pillow)
+    if fast_kind == "pixels":
+        np.testing.assert_array_equal(fast, pillow)
+        assert fast.shape[0] * fast.shape[1] <= 1_800
+    else:
+        assert fast == pillow

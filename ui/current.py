@@ -21,7 +21,7 @@ import streamlit as st
 
 from core.concurrency import InferenceBusyError
 from core.depth import DepthHistogram, DepthStats
-from core.image_io import ImageDecodeError
+from core.image_io import ImageDecodeError, probe_image
 from core.predictor import Prediction, Predictor, PredictorInfo
 from ui import cache
 from ui.image_source import ImageChoice, selected_image
@@ -98,11 +98,17 @@ def current_prediction(*, show_prompt: bool = True) -> CurrentPrediction | None:
         return None
     try:
         rgb = cache.decode(choice.digest, choice.data)
+        reduction = probe_image(choice.data).reduction  # header only: how decode shrank a large JPEG
     except ImageDecodeError as e:
         if show_prompt:
             st.error(f"**{choice.name}** cannot be used. {e}", icon=":material/block:")
             st.caption("Choose another file, or pick a sample in the sidebar: the rest of the app keeps working.")
         return None
+    if reduction is not None and show_prompt:
+        st.info(
+            f"**{choice.name}** was {reduction}. The depth map and the downloads have the decoded size.",
+            icon=":material/photo_size_select_large:",
+        )
     predictor = loaded_predictor()
     if predictor is None:
         if show_prompt:

@@ -87,7 +87,8 @@ def image_source_panel() -> None:
         type=UPLOAD_TYPES,
         key="upload",
         on_change=_after_upload_change,
-        help="JPEG, PNG, WebP, BMP or TIFF. Very large photos are refused with a message.",
+        help="JPEG, PNG, WebP, BMP, TIFF or GIF. JPEGs above 40 MP are decoded at 1/2 or 1/4 scale; "
+        "other images above 40 MP are refused with a message.",
     )
     st.selectbox("…or pick a sample", options=list(SAMPLES), key="sample", on_change=_show, args=("sample",),
                  placeholder="Pick a sample")
