@@ -10,6 +10,7 @@ from core.colormaps import COLORMAPS, colorbar, colorize, is_monotonic_luminance
 from core.display import banding_crops, crop_box, downscale, lightness_strip, smoothest_crop
 from ui.charts import AXIS_LABEL, lightness_figure
 from ui.current import CurrentPrediction, current_prediction
+from ui.inline_image import data_url
 from ui.settings import setting
 
 st.title("Colormap Lab")
@@ -58,8 +59,8 @@ def colormap_grid(current: CurrentPrediction, lo: float, hi: float) -> None:
             badge = ":green[:material/check_circle: lightness rises steadily]" if uniform else ":orange[:material/warning: lightness goes up and down]"
             with column.container(border=True):
                 st.markdown(f"**{name}** · {badge}")
-                st.image(_with_colorbar(colorize(depth_small, name, lo, hi), name), width="stretch")
-                st.image(_legend(name, 256), width="stretch", output_format="PNG",
+                st.image(data_url(_with_colorbar(colorize(depth_small, name, lo, hi), name)), width="stretch")
+                st.image(data_url(_legend(name, 256)), width="stretch",
                          caption="colormap far → near, and its lightness (gray)")
                 st.caption(COLORMAPS[name])
 
@@ -74,10 +75,10 @@ def pitfall(current: CurrentPrediction, lo: float, hi: float) -> None:
     _, depth_small = current.display()
     depth_small = downscale(depth_small, 640)
     left, right = st.columns(2)
-    left.image(_with_colorbar(colorize(depth_small, "jet", lo, hi), "jet"), width="stretch",
+    left.image(data_url(_with_colorbar(colorize(depth_small, "jet", lo, hi), "jet")), width="stretch",
                caption="Right: near = high end = warm (red)")
     wrong = colorize(depth_small, "jet", lo, hi, invert=True)
-    right.image(_with_colorbar(wrong, "jet", invert=True), width="stretch",
+    right.image(data_url(_with_colorbar(wrong, "jet", invert=True)), width="stretch",
                 caption="Pitfall: normalised as if it were depth, near = cold (blue)")
 
 
@@ -113,10 +114,10 @@ def banding_demo(current: CurrentPrediction) -> None:
                   max(int(y1 * s) - 1, int(y0 * s) + 1)), (0, 255, 255), max(2, where.shape[1] // 300))
 
     a, b, c = st.columns(3)
-    a.image(where, caption=f"Crop location ({x1 - x0}×{y1 - y0} px)", width="stretch")
-    b.image(_zoom(colorize(crops.crop8, cmap, 0.0, 1.0)), width="stretch", output_format="PNG",
+    a.image(data_url(where), caption=f"Crop location ({x1 - x0}×{y1 - y0} px)", width="stretch")
+    b.image(data_url(_zoom(colorize(crops.crop8, cmap, 0.0, 1.0))), width="stretch",
             caption="8-bit, stretched to full contrast")
-    c.image(_zoom(colorize(crops.crop16, cmap, 0.0, 1.0)), width="stretch", output_format="PNG",
+    c.image(data_url(_zoom(colorize(crops.crop16, cmap, 0.0, 1.0))), width="stretch",
             caption="16-bit, stretched to full contrast")
     m1, m2 = st.columns(2)
     m1.metric("8-bit levels in the crop", f"{crops.levels8}")

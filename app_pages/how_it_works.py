@@ -11,6 +11,7 @@ from core.display import downscale
 from core.pipeline_stages import Stage, channel_histograms, walkthrough
 from ui.charts import AXIS_LABEL
 from ui.current import CurrentPrediction, current_prediction
+from ui.inline_image import data_url
 from ui.settings import setting
 from ui.teaching_charts import channel_histogram_figure
 
@@ -42,30 +43,30 @@ def _show_stage(stage: Stage, current: CurrentPrediction, cmap: str) -> None:
         _code_and_facts(stage)
     with picture:
         if stage.key == "input":
-            st.image(downscale(stage.array, _VIEW_WIDTH), caption="The photo as decoded", width="content")
+            st.image(data_url(downscale(stage.array, _VIEW_WIDTH)), caption="The photo as decoded", width="content")
         elif stage.key == "resized":
             h, w = stage.array.shape[:2]
-            st.image(np.clip(stage.array, 0.0, 1.0), width=w,
+            st.image(data_url(np.clip(stage.array, 0.0, 1.0)), width=w,
                      caption=f"Drawn at its real size: {w}×{h} pixels (both multiples of 32)")
         elif stage.key == "tensor":
             x = stage.array[0]  # 3xhxw
             channels = st.columns(3)
             for column, name, plane in zip(channels, ("R", "G", "B"), x):
-                column.image(normalize(plane), caption=f"{name} channel (stretched for display)", width="stretch")
+                column.image(data_url(normalize(plane)), caption=f"{name} channel (stretched for display)", width="stretch")
             st.plotly_chart(channel_histogram_figure(channel_histograms(stage.array)), key="hiw_channel_hist",
                             config={"displaylogo": False})
         elif stage.key == "raw":
             h, w = stage.array.shape
-            st.image(colorize(stage.array, cmap), width=w,
+            st.image(data_url(colorize(stage.array, cmap)), width=w,
                      caption=f"Drawn at its real size, {w}×{h}, through min–max and {cmap} to make it visible")
         elif stage.key == "upsampled":
-            st.image(colorize(downscale(stage.array, _VIEW_WIDTH), cmap), width="content",
+            st.image(data_url(colorize(downscale(stage.array, _VIEW_WIDTH), cmap)), width="content",
                      caption=f"{AXIS_LABEL}, drawn through min–max and {cmap}")
         elif stage.key == "normalised":
-            st.image(downscale(stage.array, _VIEW_WIDTH), width="content",
+            st.image(data_url(downscale(stage.array, _VIEW_WIDTH)), width="content",
                      caption="The normalised values as gray levels: 0 black (farthest), 1 white (nearest)")
         else:
-            st.image(downscale(stage.array, _VIEW_WIDTH), width="content", caption=f"{cmap}: near = bright")
+            st.image(data_url(downscale(stage.array, _VIEW_WIDTH)), width="content", caption=f"{cmap}: near = bright")
 
 
 cmap = str(setting("cmap"))

@@ -14,6 +14,7 @@ from core.pointcloud import build_point_cloud
 from core.scale_shift import midas_scale_shift, scale_shift_effect
 from ui.charts import AXIS_LABEL, point_cloud_figure
 from ui.current import CurrentPrediction, current_prediction
+from ui.inline_image import data_url
 from ui.settings import setting
 
 st.title("Scale and Shift")
@@ -98,10 +99,10 @@ def playground(current: CurrentPrediction) -> None:
     )
     cmap = str(setting("cmap"))
     c1, c2 = st.columns(2)
-    c1.image(colorize(downscale(depth_small, 640), cmap), width="stretch",
+    c1.image(data_url(colorize(downscale(depth_small, 640), cmap)), width="stretch",
              caption=f"Normalised heatmap of the prediction d ({cmap})")
     d_hat = apply_scale_shift_demo(depth_small, alpha, beta).astype(np.float32)  # hxw
-    c2.image(colorize(downscale(d_hat, 640), cmap), width="stretch",
+    c2.image(data_url(colorize(downscale(d_hat, 640), cmap)), width="stretch",
              caption=f"Normalised heatmap of d̂ = (d − β) / α ({cmap})")
     m1, m2, m3 = st.columns(3)
     m1.metric("Largest change of the normalised heatmap", f"{effect.heatmap_change:.6f}",
