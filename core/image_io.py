@@ -89,6 +89,8 @@ are decoded reduced (see the module docstring)."""
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 """Formats :func:`decode_image` accepts, as named in :attr:`ImageInfo.format`."""
 
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")  # composited on white by decoding
+
 _WHAT_TO_UPLOAD = "upload a JPEG, PNG, WebP, BMP, TIFF or GIF image"
 
 # Only these Pillow parsers ever see the bytes: the format is sniffed first and the
@@ -245,6 +247,8 @@ class ImageInfo:
         height: Height in pixels after the EXIF orientation is applied.
         mode: Pillow's pixel mode as stored, e.g. ``"RGB"``, ``"CMYK"`` or ``"I;16"``.
         reduction: How :func:`decode_with_reduction` will shrink it, or None at full size.
+        transparent: It has an alpha channel or a transparent colour, which decoding
+            composites on white.
     """
 
     format: str
@@ -252,9 +256,25 @@ class ImageInfo:
     height: int
     mode: str
     reduction: Reduction | None = None
+    transparent: bool = False
 
     def __str__(self) -> str:
         return f"{self.width}×{self.height} {self.format}"
+
+    @property
+    def conversions(self) -> list[str]:
+        """What decoding changes in this image, in words for its user (empty when nothing).
+
+        Example:
+            >>> ImageInfo("PNG", 20, 20, "RGBA", transparent=True).conversions
+            ['its transparent pixels were composited on white']
+        """
+        notes = [f"{self.reduction}, and the depth map and the downloads have that size"] if self.reduction else []
+        if self.transparent:
+            notes.append("its transparent pixels were composited on white")
+        if self.mode.startswith("I") or self.mode == "F":
+            notes.append(f"its {'16-bit' if '16' in self.mode else 'high-precision'} gray levels were stretched to 8 bits")
+        return notes
 
 
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -432,7 +452,8 @@ def probe_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageIn
         width, height = im.size
         if _oriented_turn(fmt, im):
             width, height = height, width
-        return ImageInfo(format=fmt, width=width, height=height, mode=im.mode, reduction=reduction)
+        transparent = im.mode in _ALPHA_MODES or "transparency" in im.info
+        return ImageInfo(fmt, width, height, im.mode, reduction, transparent)
 
 
 def _as_bytes(data: object) -> bytes:
@@ -820,7 +841,7 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
         return _gray_to_rgb(_scale_integer(np.asarray(im)))
     if mode == "F":
         return _gray_to_rgb(_scale_float(np.asarray(im)))
-    if mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in im.info:
+    if mode in _ALPHA_MODES or "transparency" in im.info:
         rgba = im if mode == "RGBA" else im.convert("RGBA")
         rgb = Image.new("RGB", im.size, (255, 255, 255))
         rgb.paste(rgba, mask=rgba)  # composite on white: alpha 0 -> white

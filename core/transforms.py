@@ -32,6 +32,7 @@ __all__ = [
     "MIN_SIZE",
     "check_net_size",
     "network_input_size",
+    "upscaling_note",
     "preprocess",
     "resize_cubic",
     "upsample",
@@ -80,6 +81,25 @@ def network_input_size(height: int, width: int, size: int = MIDAS_SMALL.input_si
         raise ValueError(f"image must be at least 1x1, got {height}x{width}")
     scale = min(size / height, size / width)  # upper_bound: fit inside size x size
     return _constrain_to_multiple(scale * height, size), _constrain_to_multiple(scale * width, size)
+
+
+def upscaling_note(height: int, width: int, size: int = MIDAS_SMALL.input_size) -> str | None:
+    """Say so when an image is smaller than its network input, which enlarges it; else None.
+
+    Example:
+        >>> upscaling_note(20, 20)
+        'at 20×20 px it was enlarged 12.8× to the 256×256 network input, so the depth map has no detail finer than the photo'
+        >>> upscaling_note(480, 640) is None
+        True
+    """
+    net_h, net_w = network_input_size(height, width, size)
+    if net_h <= height and net_w <= width:
+        return None
+    factor = max(net_h / height, net_w / width)
+    return (
+        f"at {width}×{height} px it was enlarged {factor:.1f}× to the {net_w}×{net_h} network input, "
+        "so the depth map has no detail finer than the photo"
+    )
 
 
 def _check_rgb(rgb: object) -> np.ndarray:

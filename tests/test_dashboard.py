@@ -81,8 +81,10 @@ class Media:
         self.storages: list = []
 
     def image(self, url: str) -> np.ndarray:
-        name = url.rsplit("/", 1)[-1]
-        data = self.storages[-1].get_file(name).content
+        if url.startswith("data:"):  # ui/inline_image.py: the image travels in the message itself
+            data = base64.b64decode(url.split(",", 1)[1])
+        else:
+            data = self.storages[-1].get_file(url.rsplit("/", 1)[-1]).content
         return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 

@@ -19,7 +19,7 @@ from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, full_page_screenshot
 from tests.test_browser import UI_TIMEOUT, server, sync_playwright  # noqa: F401 - fixtures
 from tests.test_dashboard import app, image_by_caption, media, upload  # noqa: F401 - fixtures
 
-NOTE = "was decoded at 1/2 scale: 4000×3000 from 8000×6000 (48 MP, above the 40 MP limit for full resolution)."
+NOTE = "decoded at 1/2 scale: 4000×3000 from 8000×6000 (48 MP, above the 40 MP limit for full resolution)"
 QUADRANTS = ((230, 30, 30), (30, 200, 40), (40, 60, 220), (240, 240, 240))  # TL, TR, BL, BR
 
 
@@ -43,7 +43,7 @@ def test_an_uploaded_48_mp_photo_is_shown_with_the_decoded_at_half_scale_note(
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
     notes = [i.value for i in app.info if "decoded at" in i.value]
-    assert notes == [f"**IMG_20250101_120000.jpg** {NOTE} The depth map and the downloads have the decoded size."]
+    assert notes == [f"**IMG_20250101_120000.jpg**: {NOTE}, and the depth map and the downloads have that size."]
     assert "**IMG_20250101_120000.jpg** · 4000×3000 px" in app.caption[0].value
     # the photo is the reduced decode, quadrants in place (shown at the display width, JPEG: +-6)
     shown = media.image(image_by_caption(app, "Original").value[0])
@@ -81,7 +81,7 @@ def test_browser_journey_a_48_mp_upload_shows_the_note_and_the_heatmap(
             note = page.locator('[data-testid="stAlert"]').filter(has_text="decoded at 1/2 scale")
             note.wait_for(timeout=UI_TIMEOUT)
             wait_idle(page, UI_TIMEOUT)
-            assert "IMG_48MP.jpg was decoded at 1/2 scale: 4000×3000 from 8000×6000" in note.inner_text()
+            assert "IMG_48MP.jpg: decoded at 1/2 scale: 4000×3000 from 8000×6000" in note.inner_text()
             heatmap = page.locator('[data-testid="stImage"]').filter(has_text=re.compile("^Heatmap ·")).locator("img")
             heatmap.wait_for(state="visible", timeout=UI_TIMEOUT)
             page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=heatmap.element_handle())

@@ -23,6 +23,7 @@ from core.concurrency import InferenceBusyError
 from core.depth import DepthHistogram, DepthStats
 from core.image_io import ImageDecodeError, probe_image
 from core.predictor import Prediction, Predictor, PredictorInfo
+from core.transforms import upscaling_note
 from ui import cache
 from ui.image_source import ImageChoice, selected_image
 from ui.model_status import loaded_predictor
@@ -98,22 +99,20 @@ def current_prediction(*, show_prompt: bool = True) -> CurrentPrediction | None:
         return None
     try:
         rgb = cache.decode(choice.digest, choice.data)
-        reduction = probe_image(choice.data).reduction  # header only: how decode shrank a large JPEG
+        header = probe_image(choice.data)  # header only: what decoding changed
     except ImageDecodeError as e:
         if show_prompt:
             st.error(f"**{choice.name}** cannot be used. {e}", icon=":material/block:")
             st.caption("Choose another file, or pick a sample in the sidebar: the rest of the app keeps working.")
         return None
-    if reduction is not None and show_prompt:
-        st.info(
-            f"**{choice.name}** was {reduction}. The depth map and the downloads have the decoded size.",
-            icon=":material/photo_size_select_large:",
-        )
     predictor = loaded_predictor()
     if predictor is None:
         if show_prompt:
             st.warning("The model is not loaded: the **Model** section of the sidebar says what to do.", icon=":material/warning:")
         return None
+    notes = [*header.conversions, upscaling_note(*rgb.shape[:2], predictor.size)]
+    if show_prompt and any(notes):
+        st.info(f"**{choice.name}**: " + "; ".join(n for n in notes if n) + ".", icon=":material/info:")
     prediction = predict_or_explain(choice.digest, predictor, rgb, retry_key="busy_retry", show=show_prompt)
     if prediction is None:
         return None
