@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import streamlit as st
 
-from core.timing import STAGES, available_backends, summarize_runs
+from core.timing import STAGES, available_backends, cpu_cores, summarize_runs
+from core.timing_evidence import DEFAULT_PASSES, MIN_STEADY_PASSES, cpu_tips, separation_chance
 from core.transforms import network_input_size
 from ui.current import CurrentPrediction, current_prediction
 from ui.image_source import selected_image
 from ui.settings import setting
 from ui.teaching_charts import pass_totals_figure, stage_bars_figure
-from ui.timing_runs import Measurement, measure, plan, runs_of
+from ui.timing_runs import Measurement, measure, plan, runs_of, verdict_markdown
 
 st.title("Performance Lab")
 st.markdown(
@@ -36,12 +35,8 @@ _RESULTS = "perf_results"
 _SIZES = (256, 384, 512)
 
 
-def _load_average() -> float | None:
-    """The 1-minute system load average, where the OS reports one."""
-    try:
-        return float(os.getloadavg()[0])
-    except (AttributeError, OSError):
-        return None
+def _cores(value: float | None) -> float | None:
+    return None if value is None or value != value else round(value, 2)  # NaN -> None (an empty cell)
 
 
 def _table(results: list[Measurement]) -> pd.DataFrame:
@@ -52,59 +47,59 @@ def _table(results: list[Measurement]) -> pd.DataFrame:
         runs = runs_of(m)
         summary = summarize_runs(runs)
         h, w = runs[0].net_hw
+        spread = summary.spread
         row = {"setting": m.label, "network input": f"{w}×{h}", "first pass (ms)": round(summary.first * 1000, 1),
-               "steady (ms)": round(summary.steady * 1000, 1)}
+               "median (ms)": round(spread.median * 1000, 1), "fastest (ms)": round(spread.low * 1000, 1),
+               "slowest (ms)": round(spread.high * 1000, 1), "passes after warm-up": spread.n,
+               "this process (cores)": _cores(summary.own_cores),
+               "other programs (cores)": _cores(summary.other_cores)}
         row.update({f"{s} (ms)": round(summary.steady_stages[s] * 1000, 1) for s in STAGES})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _tips(results: list[Measurement]) -> None:
+def _tips(results: list[Measurement], cores: int) -> None:
     st.subheader("CPU tips, tested on your numbers")
-    ok = [m for m in results if not m.error]
-    steady = {(m.size, m.threads, m.backend): summarize_runs(runs_of(m)).steady for m in ok}
-    base = (ok[0].size, ok[0].threads, ok[0].backend)  # the plan measures the baseline first
-
-    def verdict(title: str, change: tuple, what: str) -> None:
-        if change in steady:
-            ratio = steady[base] / steady[change]
-            word = "faster" if ratio >= 1 else "slower"
-            st.markdown(f"**{title}** — measured: {what} is **{max(ratio, 1 / ratio):.2f}× {word}** "
-                        f"({steady[change] * 1000:.0f} ms vs {steady[base] * 1000:.0f} ms per pass).")
+    measured = {(m.size, m.threads, m.backend): runs_of(m) for m in results if not m.error}
+    steady = min(summarize_runs(runs).spread.n for runs in measured.values())
+    for tip in cpu_tips(measured, cores):
+        if tip.verdict is None:
+            st.markdown(f"**{tip.title}** — {tip.note}")
         else:
-            st.markdown(f"**{title}** — not measured in this run: {what}.")
+            st.markdown(verdict_markdown(tip.verdict, tip.title))
+    st.caption(
+        "Each line times the tip's advice against one other setting, everything else equal. It draws a conclusion "
+        f"only when the two ranges (fastest to slowest pass after the warm-up) do not overlap, with at least "
+        f"{MIN_STEADY_PASSES} such passes per setting, and when other programs left each setting the cores it "
+        f"needed; otherwise it says *inconclusive on this run* and why. If two settings were equally fast, "
+        f"{steady} passes each would be fully apart by chance in {separation_chance(steady, steady):.1%} of runs. "
+        "Warm-up: the first pass of a fresh process pays one-off costs (allocations, kernel selection, and for "
+        "`fast` compiling the network for this image's shape); a long-running server pays them once."
+    )
 
-    n, t, b = base
-    sizes = sorted({m.size for m in ok if m.size != n})
-    threads = sorted({m.threads for m in ok if m.threads != t}, reverse=True)
-    others = [m.backend for m in ok if m.backend != b and (m.size, m.threads) == (n, t)]
-    if sizes:
-        for other in sizes:
-            verdict("Lower the resolution.", (other, t, b), f"N = {other} against N = {n}")
-    else:
-        st.markdown("**Lower the resolution.** — pick at least two network sizes to test it.")
-    if threads:
-        for other in threads:
-            verdict("Use every core.", (n, other, b), f"{other} thread{'s' if other > 1 else ''} against {t}")
-    else:
-        st.markdown("**Use every core.** — pick at least two thread counts to test it.")
-    if others:
-        for other in others:
-            verdict(f"Script / compile the model ({other} backend).", (n, t, other), f"{other} against {b}")
-    elif len(available_backends()) < 2:
-        st.markdown("**Script / compile the model.** — not testable in this build: only the plain `torch` backend "
-                    "is available here (install OpenVINO for the compiled `fast` one). The claim is not asserted.")
-    else:
-        st.markdown("**Script / compile the model.** — pick the `fast` backend (OpenVINO, compiled) as well to test it.")
-    st.caption("Each line compares one change against the first setting measured (the baseline), everything else "
-               "equal. Warm-up: the first pass of a fresh process pays one-off costs (allocations, kernel selection, "
-               "and for `fast` compiling the network for this image's shape); a long-running server pays them once.")
+
+def _load_caption(results: list[Measurement], cores: int) -> None:
+    """What else used the CPU while the passes ran: the figure every conclusion depends on."""
+    others = [summarize_runs(runs_of(m)).other_cores for m in results if not m.error]
+    known = [o for o in others if o is not None]
+    if not known:
+        st.caption("Other programs' CPU use is not measured on this system (no `/proc/stat`, and psutil is not "
+                   "installed): a busy machine would go unnoticed. Close other programs before trusting a result.")
+        return
+    low, high = min(known), max(known)
+    figure = f"{low:.2f}" if round(low, 2) == round(high, 2) else f"{low:.2f}–{high:.2f}"
+    st.caption(
+        f"**CPU busy with other programs:** {figure} of {cores} core(s) on average while the passes after the "
+        "warm-up ran (the busy time of the CPUs, from `/proc/stat`, minus the timing process's own CPU time). "
+        "That includes your browser and this app's server, which a load average does not separate out. Timings "
+        "from a busy machine are real, but they do not test a tip."
+    )
 
 
 @st.fragment
 def lab(current: CurrentPrediction) -> None:
     """Controls, the run button and the results; reruns alone, never the app's own prediction."""
-    cores = os.cpu_count() or 1
+    cores = cpu_cores()
     height, width = current.rgb.shape[:2]
     info = current.info
     st.caption(f"This app's predictor: backend **{info.backend}**, **{info.threads}** threads, N = {info.size} "
@@ -117,8 +112,10 @@ def lab(current: CurrentPrediction) -> None:
     backends = c3.multiselect("Backends", available_backends(), default=list(available_backends()),
                               key="perf_backends", help="torch: eager PyTorch. fast: the network compiled with "
                               "OpenVINO (the first load converts it and caches it on disk).")
-    passes = c4.slider("Passes per setting", 2, 6, value=3, key="perf_passes",
-                       help="The first pass is the warm-up; the steady state is the median of the others.")
+    passes = c4.slider("Passes per setting", 2, 15, value=DEFAULT_PASSES, key="perf_passes",
+                       help="The first pass is the warm-up; the others give the median and the range. A tip is "
+                       f"tested only with at least {MIN_STEADY_PASSES + 1} passes (a warm-up and "
+                       f"{MIN_STEADY_PASSES} more).")
     full = st.toggle("Every combination (otherwise one change at a time from the first setting)", key="perf_full")
     configs = plan(sizes, thread_counts, backends, full_grid=full)
     run = st.button(f"Run {len(configs)} measurement(s)", key="perf_run", type="primary", disabled=not configs)
@@ -128,7 +125,7 @@ def lab(current: CurrentPrediction) -> None:
         choice = selected_image()
         if choice is not None:
             results = measure(choice.data, str(info.weights_path), configs, passes, str(setting("cmap")))
-            st.session_state[_RESULTS] = {"digest": current.digest, "results": results, "load": _load_average()}
+            st.session_state[_RESULTS] = {"digest": current.digest, "results": results}
     stored = st.session_state.get(_RESULTS)
     if not stored or stored["digest"] != current.digest:
         return
@@ -146,13 +143,8 @@ def lab(current: CurrentPrediction) -> None:
                     key="perf_stage_bars", config={"displaylogo": False})
     st.plotly_chart(pass_totals_figure([m.label for m in ok], [runs_of(m) for m in ok]), key="perf_passes_chart",
                     config={"displaylogo": False})
-    _tips(ok)
-    load = stored.get("load")
-    if load is not None:
-        busy = "other programs were competing for the CPU, which hurts more threads most" if load > cores else \
-            "the CPU was not oversubscribed"
-        st.caption(f"System load right after the run: {load:.2f} (1-minute average) on {cores} core(s): {busy}. "
-                   "Timings from a busy machine are real, but differ from a quiet one.")
+    _load_caption(ok, cores)
+    _tips(ok, cores)
 
 
 lab(current)

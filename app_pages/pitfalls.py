@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import cv2
 import numpy as np
 import streamlit as st
@@ -24,12 +22,13 @@ from core.pitfalls import (
     wrong_maximum,
 )
 from core.predictor import Prediction
-from core.timing import summarize_runs
+from core.timing import cpu_cores, steady_spread, summarize_runs
+from core.timing_evidence import DEFAULT_PASSES, compare, threads_name
 from ui import cache
 from ui.charts import AXIS_LABEL
 from ui.current import CurrentPrediction, current_prediction, predict_or_explain
 from ui.image_source import selected_image
-from ui.timing_runs import Config, Measurement, measure, runs_of
+from ui.timing_runs import Config, Measurement, measure, runs_of, verdict_markdown
 
 st.title("Pitfalls, Live")
 st.markdown(
@@ -43,7 +42,7 @@ if current is None:
 
 _VIEW = 480  # width of the small pictures
 _SIZES = (256, 384, 512)
-_RES_RAN, _THREADS = "pit_res_for", "pit_threads_result"
+_RES_RAN, _RES_TIMING, _THREADS = "pit_res_for", "pit_res_timing", "pit_threads_result"
 
 
 def _row(title: str, symptom: str, cause: str, fix: str) -> None:
@@ -181,12 +180,18 @@ def resolution(current: CurrentPrediction) -> None:
     bar.empty()
     if len(results) < len(_SIZES):
         return
+    compiled = []
     for column, size in zip(st.columns(len(_SIZES)), _SIZES):
         pred = results[size]
         h, w = pred.net_input.shape[2:]
         column.image(colorize(downscale(pred.depth, _VIEW), "inferno"), width="stretch",
                      caption=f"N = {size}: network input {w}×{h}")
-        column.metric(f"Inference at N = {size}", f"{pred.seconds['inference'] * 1000:.0f} ms")
+        compile_ms = pred.seconds.get("compile", 0.0) * 1000
+        if compile_ms:
+            compiled.append(f"N = {size}")
+        column.metric(f"Inference at N = {size}", f"{pred.seconds['inference'] * 1000:.0f} ms",
+                      help=f"One prediction, including a one-time compile for {w}×{h} ({compile_ms:.0f} ms)."
+                      if compile_ms else "One prediction, made when it was first needed.")
     try:
         diff, mean = aligned_difference(results[512].depth, results[256].depth)
     except AlignmentError as e:
@@ -197,26 +202,74 @@ def resolution(current: CurrentPrediction) -> None:
                width="stretch", caption="Where N = 256 and N = 512 disagree (bright = more), after aligning their "
                                         "scale and shift")
     right.metric("Mean difference, N = 256 vs 512", f"{mean:.2%} of the range")
-    right.caption("Times were measured when each prediction was first computed in this server, under whatever "
-                  "load it had; the **Performance Lab** measures them in isolation.")
+    _resolution_timing(current, compiled)
+
+
+def _listed(items: list[str]) -> str:
+    return " and ".join(items) if len(items) < 3 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _timed(column, label: str, runs) -> None:
+    """One setting's inference time: the median, the range, and what else used the CPU meanwhile."""
+    spread, summary = steady_spread(runs, "inference"), summarize_runs(runs)
+    column.metric(label, f"{spread.median * 1000:.0f} ms inference",
+                  help="Median of the passes after the warm-up, each in a fresh process.")
+    other = "not measured on this system" if summary.other_cores is None else f"{summary.other_cores:.2f} cores"
+    column.caption(f"fastest–slowest {spread.low * 1000:.0f}–{spread.high * 1000:.0f} ms over {spread.n} passes "
+                   f"after the warm-up · this process {summary.own_cores:.2f} cores · other programs {other}")
+
+
+def _resolution_timing(current: CurrentPrediction, compiled: list[str]) -> None:
+    """The "costs roughly N² time" claim, timed properly: fresh processes, several passes, the spread."""
+    st.caption("The times above are one prediction each, made in this server when first needed, under whatever "
+               "load it had" + (f" ({_listed(compiled)} included compiling the network for "
+                                f"{'its' if len(compiled) == 1 else 'each'} shape)" if compiled else "")
+               + ": single times are not evidence. Timing the claim takes several passes, in fresh processes:")
+    info = current.info
+    if st.button(f"Time N = 256 against N = 512 ({DEFAULT_PASSES} passes each, fresh processes)",
+                 key="pit_res_time"):
+        choice = selected_image()
+        if choice is not None:
+            configs = [Config(n, info.threads, info.backend) for n in (256, 512)]
+            st.session_state[_RES_TIMING] = (current.digest, measure(choice.data, str(info.weights_path), configs,
+                                                                     passes=DEFAULT_PASSES))
+    stored = st.session_state.get(_RES_TIMING)
+    if not stored or stored[0] != current.digest:
+        return
+    results: list[Measurement] = stored[1]
+    for m in results:
+        if m.error:
+            st.error(m.error)
+    if any(m.error for m in results):
+        return
+    runs = [runs_of(m) for m in results]
+    for column, m, r in zip(st.columns(2), results, runs):
+        h, w = r[0].net_hw
+        _timed(column, f"N = {m.size} ({w}×{h}), timed", r)
+    (h1, w1), (h2, w2) = runs[0][0].net_hw, runs[1][0].net_hw
+    verdict = compare(runs[0], runs[1], subject_name="N = 256", reference_name="N = 512", cores=cpu_cores(),
+                      stage="inference")
+    st.markdown(f"{verdict_markdown(verdict)} The pixel count predicts about {(h2 * w2) / (h1 * w1):.1f}× "
+                f"({w1}×{h1} against {w2}×{h2}).")
 
 
 def threads(current: CurrentPrediction) -> None:
-    cores = os.cpu_count() or 1
+    cores = cpu_cores()
     _row("5. Slow on a multi-core CPU (thread count)",
          "inference is slower than expected, or gets slower when several people use the app.",
          "PyTorch runs each inference on several threads. Too few leave cores idle; more threads than cores, or "
          "several inferences sharing the cores, make the threads fight for them.",
          f"one inference at a time with threads = cores ({cores} here); the app queues predictions for that reason.")
     st.caption("`torch.set_num_threads` is process-wide, so the app never changes its own: each thread count is "
-               "measured in a fresh Python process, 3 passes, of which the first (warm-up) is left out.")
+               f"measured in a fresh Python process, {DEFAULT_PASSES} passes, of which the first (warm-up) is left "
+               "out of the median and the range.")
     counts = sorted({1, cores})
     if st.button(f"Measure with {' and '.join(str(c) for c in counts)} thread(s)", key="pit_threads_run"):
         choice = selected_image()
         if choice is not None:
             configs = [Config(current.info.size, c) for c in counts]
             st.session_state[_THREADS] = (current.digest, measure(choice.data, str(current.info.weights_path),
-                                                                  configs, passes=3))
+                                                                  configs, passes=DEFAULT_PASSES))
     stored = st.session_state.get(_THREADS)
     if not stored or stored[0] != current.digest:
         return
@@ -225,8 +278,13 @@ def threads(current: CurrentPrediction) -> None:
         if m.error:
             column.error(m.error)
             continue
-        summary = summarize_runs(runs_of(m))
-        column.metric(m.label, f"{summary.steady_stages['inference'] * 1000:.0f} ms inference")
+        _timed(column, m.label, runs_of(m))
+    ok = [m for m in results if not m.error]
+    if len(ok) == 2:
+        fewer, more = ok  # the counts are sorted: 1 thread first
+        verdict = compare(runs_of(more), runs_of(fewer), subject_name=threads_name(more.threads),
+                          reference_name=threads_name(fewer.threads), cores=cores, stage="inference")
+        st.markdown(verdict_markdown(verdict))
 
 
 black_or_white(current)

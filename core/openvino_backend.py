@@ -153,10 +153,13 @@ class OpenVinoModel:
         with self._lock:
             return list(self._compiled)
 
-    def _for_shape(self, hw: tuple[int, int]) -> tuple[Any, queue.SimpleQueue]:
+    def _for_shape(self, hw: tuple[int, int]) -> tuple[Any, queue.SimpleQueue, float]:
+        """The compiled model and idle requests for ``hw``, and the seconds this call spent compiling it."""
         with self._lock:  # held while compiling: two threads never compile the same shape
             entry = self._compiled.get(hw)
+            compile_seconds = 0.0
             if entry is None:
+                start = time.perf_counter()
                 model = self._model.clone()
                 model.reshape([1, 3, *hw])
                 try:
@@ -166,13 +169,14 @@ class OpenVinoModel:
                         f"OpenVINO could not compile MiDaS small for a 1x3x{hw[0]}x{hw[1]} input ({e}). "
                         "Use backend='torch'."
                     ) from e
+                compile_seconds = time.perf_counter() - start
                 entry = (compiled, queue.SimpleQueue())
                 self._compiled[hw] = entry
                 while len(self._compiled) > MAX_COMPILED_SHAPES:
                     self._compiled.popitem(last=False)  # in-flight calls keep their own reference
             else:
                 self._compiled.move_to_end(hw)
-            return entry
+            return (*entry, compile_seconds)
 
     def __call__(self, net_input: np.ndarray) -> np.ndarray:
         """Run the network.
@@ -183,13 +187,26 @@ class OpenVinoModel:
         Returns:
             hxw float32 raw relative inverse depth (a new array).
         """
+        return self.infer(net_input)[0]
+
+    def infer(self, net_input: np.ndarray) -> tuple[np.ndarray, float]:
+        """Run the network, and say how long this call spent compiling a new input shape.
+
+        Args:
+            net_input: 1x3xhxw float32, h and w multiples of 32.
+
+        Returns:
+            ``(output, compile_seconds)``: hxw float32 raw relative inverse depth (a new
+            array), and the seconds spent compiling the network for this (h, w), which is
+            0.0 when the shape was already compiled (the usual case after its first use).
+        """
         if not isinstance(net_input, np.ndarray) or net_input.ndim != 4 or net_input.shape[:2] != (1, 3):
             raise ValueError(f"expected a 1x3xhxw numpy array, got {getattr(net_input, 'shape', type(net_input))}")
         h, w = int(net_input.shape[2]), int(net_input.shape[3])
         if h % 32 or w % 32 or h < 32 or w < 32:
             raise ValueError(f"h and w must be positive multiples of 32, got {h}x{w}")
         x = np.ascontiguousarray(net_input, dtype=np.float32)
-        compiled, idle = self._for_shape((h, w))
+        compiled, idle, compile_seconds = self._for_shape((h, w))
         try:
             request = idle.get_nowait()
         except queue.Empty:
@@ -199,7 +216,7 @@ class OpenVinoModel:
             out = np.asarray(result[0])  # 1xhxw float32, owned by us (share_outputs=False)
         finally:
             idle.put(request)
-        return out.reshape(h, w)
+        return out.reshape(h, w), compile_seconds
 
     def check_against(self, inputs: list[np.ndarray], expected: list[np.ndarray]) -> float:
         """Largest relative error against torch outputs; raises when above the tolerance.

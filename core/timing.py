@@ -12,6 +12,12 @@ process, which is the honest way to measure two things:
 
 The child is ``python -m core.timing``; it prints one JSON line per pass.
 
+Each pass also records what else used the CPU meanwhile: the process's own CPU time
+(all its threads) and the busy time of the CPUs it may run on, from ``/proc/stat`` (or
+psutil, where it is installed; elsewhere unknown). Their difference over the pass's wall
+time is how many cores other programs took, the browser and this app's server included:
+:func:`summarize_runs` reports it as ``other_cores``.
+
 Example:
     >>> from core.timing import STAGES
     >>> STAGES
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -41,9 +48,14 @@ from core.predictor import BACKENDS, Predictor
 __all__ = [
     "STAGES",
     "available_backends",
+    "cpu_cores",
+    "machine_busy_seconds",
+    "parse_proc_stat",
     "RunSummary",
+    "Spread",
     "StageTimes",
     "TimingError",
+    "steady_spread",
     "summarize_runs",
     "time_in_subprocess",
     "time_pipeline",
@@ -72,13 +84,96 @@ def available_backends() -> tuple[str, ...]:
     return tuple(backends)
 
 
+def cpu_cores() -> int:
+    """How many CPUs this process may run on (its affinity where the OS reports one).
+
+    Example:
+        >>> cpu_cores() >= 1
+        True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_proc_stat(text: str, cpus: set[int] | None = None, ticks_per_second: float = 100.0) -> float:
+    """Busy CPU-seconds since boot from the text of Linux's ``/proc/stat``.
+
+    Busy is everything but idle and iowait: user, nice, system, irq, softirq and steal
+    (time a virtual machine's host gave to someone else). guest and guest_nice are already
+    counted in user and nice.
+
+    Args:
+        text: the file's content.
+        cpus: sum only these CPUs' ``cpuN`` lines; None takes the all-CPU ``cpu`` line.
+        ticks_per_second: the kernel's USER_HZ (``os.sysconf("SC_CLK_TCK")``, 100 on Linux).
+
+    Returns:
+        Busy seconds, summed over the CPUs.
+
+    Raises:
+        ValueError: the text has no matching ``cpu`` line, or ``ticks_per_second`` <= 0.
+
+    Example:
+        >>> text = "cpu  300 0 100 900 50 0 0 20 0 0\\ncpu0 200 0 50 400 20 0 0 10 0 0\\n"
+        >>> parse_proc_stat(text), parse_proc_stat(text, cpus={0})
+        (4.2, 2.6)
+    """
+    if not ticks_per_second > 0:
+        raise ValueError(f"ticks_per_second must be > 0, got {ticks_per_second}")
+    busy, found = 0.0, False
+    for line in text.splitlines():
+        name, *fields = line.split()
+        if not name.startswith("cpu") or len(fields) < 4:
+            continue
+        if (cpus is None) != (name == "cpu") or (cpus is not None and int(name[3:]) not in cpus):
+            continue
+        user, nice, system, _idle, *rest = (float(f) for f in fields)
+        _iowait, irq, softirq, steal = (rest + [0.0] * 4)[:4]
+        busy += user + nice + system + irq + softirq + steal
+        found = True
+    if not found:
+        which = "the all-CPU 'cpu' line" if cpus is None else f"lines for CPUs {sorted(cpus)}"
+        raise ValueError(f"/proc/stat text has no {which}")
+    return busy / ticks_per_second
+
+
+def machine_busy_seconds() -> float | None:
+    """Busy CPU-seconds since boot of the CPUs this process may run on, or None if unknown.
+
+    Read from ``/proc/stat`` (Linux), else from psutil if it happens to be installed (it is
+    not a dependency), else None: on such systems other programs' CPU use is not measured.
+    """
+    try:
+        text = Path("/proc/stat").read_text()
+        try:
+            cpus: set[int] | None = set(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = None
+        try:
+            return parse_proc_stat(text, cpus, float(os.sysconf("SC_CLK_TCK")))
+        except ValueError:  # affinity CPUs not listed (an odd container): take the whole machine
+            return parse_proc_stat(text, None, float(os.sysconf("SC_CLK_TCK")))
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        import psutil  # type: ignore[import-not-found]  # optional
+    except ImportError:
+        return None
+    times = psutil.cpu_times()._asdict()
+    idle = times.get("idle", 0.0) + times.get("iowait", 0.0)
+    counted = sum(v for k, v in times.items() if k not in ("guest", "guest_nice"))
+    return float(counted - idle)
+
+
 class TimingError(RuntimeError):
     """A timing child process failed; the message carries its error output."""
 
 
 @dataclass(frozen=True)
 class StageTimes:
-    """Wall-clock seconds of every stage of one pass.
+    """Wall-clock seconds of every stage of one pass, and the CPU time around it.
 
     Attributes:
         seconds: stage name -> seconds, one entry per name in :data:`STAGES`.
@@ -86,6 +181,10 @@ class StageTimes:
         net_hw: (h, w) of the network input.
         threads: torch threads in the process that ran the pass.
         backend: the predictor's backend.
+        cpu_seconds: CPU time of that process during the pass, all its threads (NaN if not
+            recorded).
+        machine_busy_seconds: busy CPU time of the CPUs it may run on during the pass,
+            every program's, summed over those CPUs (NaN where the OS does not say).
     """
 
     seconds: dict[str, float]
@@ -93,6 +192,8 @@ class StageTimes:
     net_hw: tuple[int, int]
     threads: int
     backend: str
+    cpu_seconds: float = math.nan
+    machine_busy_seconds: float = math.nan
 
     @property
     def total(self) -> float:
@@ -114,6 +215,7 @@ def time_pipeline(data: bytes, predictor: Predictor, cmap: str = "inferno") -> S
     Raises:
         core.image_io.ImageDecodeError: ``data`` is not a usable image.
     """
+    busy0, cpu0 = machine_busy_seconds(), time.process_time()
     t0 = time.perf_counter()
     rgb = decode_image(data)  # bytes -> HxWx3 uint8
     t1 = time.perf_counter()
@@ -121,6 +223,7 @@ def time_pipeline(data: bytes, predictor: Predictor, cmap: str = "inferno") -> S
     t2 = time.perf_counter()
     colorize(result.depth, cmap)  # HxW float32 -> HxWx3 uint8
     t3 = time.perf_counter()
+    cpu1, busy1 = time.process_time(), machine_busy_seconds()
     seconds = {
         "decode": t1 - t0,
         "preprocess": float(result.seconds["preprocess"]),
@@ -134,28 +237,94 @@ def time_pipeline(data: bytes, predictor: Predictor, cmap: str = "inferno") -> S
         net_hw=(int(result.net_input.shape[2]), int(result.net_input.shape[3])),
         threads=predictor.info.threads,
         backend=predictor.info.backend,
+        cpu_seconds=cpu1 - cpu0,
+        machine_busy_seconds=busy1 - busy0 if busy0 is not None and busy1 is not None else math.nan,
     )
 
 
 @dataclass(frozen=True)
+class Spread:
+    """Lowest, median and highest of some seconds, and how many there were.
+
+    Attributes:
+        low: the fastest.
+        median: the median.
+        high: the slowest.
+        n: how many values.
+    """
+
+    low: float
+    median: float
+    high: float
+    n: int
+
+    def overlaps(self, other: Spread) -> bool:
+        """True when the two ranges [low, high] share any value.
+
+        Example:
+            >>> Spread(1.0, 1.5, 2.0, 3).overlaps(Spread(2.0, 3.0, 4.0, 3))
+            True
+        """
+        return self.low <= other.high and other.low <= self.high
+
+
+def steady_spread(runs: Sequence[StageTimes], stage: str | None = None) -> Spread:
+    """The spread of the passes after the first (the warm-up), or of the only pass.
+
+    Args:
+        runs: passes in the order they ran, at least one.
+        stage: one of :data:`STAGES`, or None for each pass's total.
+
+    Returns:
+        Lowest, median and highest seconds over those passes.
+
+    Example:
+        >>> t = lambda s: StageTimes(dict.fromkeys(STAGES, s / 5), 256, (192, 256), 2, "torch")
+        >>> steady_spread([t(5.0), t(1.0), t(2.0), t(1.5)])
+        Spread(low=1.0, median=1.5, high=2.0, n=3)
+    """
+    if not runs:
+        raise ValueError("runs must hold at least one pass")
+    if stage is not None and stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)} or None, got {stage!r}")
+    later = list(runs[1:]) or list(runs)
+    values = [r.total if stage is None else float(r.seconds[stage]) for r in later]
+    return Spread(low=float(min(values)), median=float(median(values)), high=float(max(values)), n=len(values))
+
+
+@dataclass(frozen=True)
 class RunSummary:
-    """First pass against the later ones.
+    """First pass against the later ones, with their spread and what else used the CPU.
 
     Attributes:
         first: total seconds of the first pass (the warm-up in a fresh process).
         steady: median total seconds of the later passes (``first`` when there is one pass).
         steady_stages: stage -> median seconds over the later passes.
         passes: number of passes.
+        spread: lowest, median and highest total seconds of the later passes.
+        threads: threads of the process that ran them.
+        own_cores: the process's CPU time over their wall time: how many cores it kept
+            busy on average (NaN if not recorded).
+        other_cores: the CPUs' busy time minus the process's own, over the wall time: how
+            many cores other programs took meanwhile (None where the OS does not say).
     """
 
     first: float
     steady: float
     steady_stages: dict[str, float]
     passes: int
+    spread: Spread
+    threads: int
+    own_cores: float
+    other_cores: float | None
 
 
 def summarize_runs(runs: Sequence[StageTimes]) -> RunSummary:
-    """Summarise repeated passes: the first one, and the median of the rest.
+    """Summarise repeated passes: the first one, and the median and range of the rest.
+
+    The CPU figures are totals over the later passes, not averages of per-pass ratios, so
+    the 10 ms ticks of ``/proc/stat`` average out. Busy time a tick short of the process's
+    own gives ``other_cores`` 0, never below.
 
     Args:
         runs: passes in the order they ran, at least one.
@@ -164,19 +333,25 @@ def summarize_runs(runs: Sequence[StageTimes]) -> RunSummary:
         The summary.
 
     Example:
-        >>> t = lambda s: StageTimes(dict.fromkeys(STAGES, s / 5), 256, (192, 256), 2, "torch")
+        >>> t = lambda s: StageTimes(dict.fromkeys(STAGES, s / 5), 256, (192, 256), 2, "torch", 1.5 * s, 2.0 * s)
         >>> s = summarize_runs([t(5.0), t(1.0), t(2.0), t(1.5)])
-        >>> s.first, s.steady, s.passes
-        (5.0, 1.5, 4)
+        >>> s.first, s.steady, s.passes, (s.spread.low, s.spread.high), s.own_cores, s.other_cores
+        (5.0, 1.5, 4, (1.0, 2.0), 1.5, 0.5)
     """
-    if not runs:
-        raise ValueError("runs must hold at least one pass")
+    spread = steady_spread(runs)
     later = list(runs[1:]) or list(runs)
+    wall = sum(r.total for r in later)
+    cpu = sum(r.cpu_seconds for r in later)
+    busy = sum(r.machine_busy_seconds for r in later)
     return RunSummary(
         first=runs[0].total,
-        steady=float(median(r.total for r in later)),
+        steady=spread.median,
         steady_stages={s: float(median(r.seconds[s] for r in later)) for s in STAGES},
         passes=len(runs),
+        spread=spread,
+        threads=int(later[0].threads),
+        own_cores=cpu / wall if wall > 0 else math.nan,
+        other_cores=max(0.0, busy - cpu) / wall if wall > 0 and math.isfinite(busy) and math.isfinite(cpu) else None,
     )
 
 
@@ -272,6 +447,8 @@ def _from_json(line: str) -> StageTimes:
         net_hw=(int(raw["net_hw"][0]), int(raw["net_hw"][1])),
         threads=int(raw["threads"]),
         backend=str(raw["backend"]),
+        cpu_seconds=float(raw.get("cpu_seconds", math.nan)),
+        machine_busy_seconds=float(raw.get("machine_busy_seconds", math.nan)),
     )
 
 

@@ -133,3 +133,33 @@ def test_predictors_in_one_process_share_one_gate(reference_weights):
     b = load_predictor(weights=reference_weights, size=320)
     assert a.gate is b.gate  # torch threads are process-wide, so is the admission limit
     assert a.gate.slots * a.info.threads <= max(os.cpu_count() or 1, a.info.threads)
+
+
+class _CompilingNetwork:
+    """A stand-in for the fast backend: the first call of each input shape 'compiles' it."""
+
+    def __init__(self) -> None:
+        self.compiled: set[tuple[int, int]] = set()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.infer(x)[0]
+
+    def infer(self, x: np.ndarray) -> tuple[np.ndarray, float]:
+        hw = (int(x.shape[2]), int(x.shape[3]))
+        compile_seconds = 0.0 if hw in self.compiled else 0.25
+        self.compiled.add(hw)
+        return np.ones(hw, np.float32), compile_seconds
+
+
+def test_run_says_when_it_compiled_a_new_input_shape(predictor):
+    from core.concurrency import InferenceGate
+
+    p = type(predictor)(_CompilingNetwork(), predictor.info, gate=InferenceGate(1))
+    landscape, portrait = np.zeros((48, 64, 3), np.uint8), np.zeros((64, 48, 3), np.uint8)
+
+    first = p.run(landscape)
+    assert first.seconds["compile"] == 0.25 and first.net_input.shape[2:] == (192, 256)
+    assert "compile" not in p.run(landscape).seconds  # compiled once, then reused
+    assert p.run(portrait).seconds["compile"] == 0.25  # a new shape compiles again
+    # the eager torch network compiles nothing
+    assert "compile" not in predictor.run(landscape).seconds

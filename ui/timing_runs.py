@@ -8,14 +8,16 @@ Results go into ``st.session_state`` as plain dicts of floats.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import streamlit as st
 
 from core.timing import StageTimes, TimingError, time_in_subprocess
+from core.timing_evidence import Verdict
 
-__all__ = ["Config", "Measurement", "measure", "plan", "runs_of"]
+__all__ = ["Config", "Measurement", "measure", "plan", "runs_of", "verdict_markdown"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,9 @@ def runs_of(measurement: Measurement) -> list[StageTimes]:
     """The passes of a measurement as :class:`StageTimes`."""
     return [
         StageTimes(seconds=dict(r["seconds"]), size=int(r["size"]), net_hw=tuple(r["net_hw"]),  # type: ignore[arg-type]
-                   threads=int(r["threads"]), backend=str(r["backend"]))
+                   threads=int(r["threads"]), backend=str(r["backend"]),
+                   cpu_seconds=float(r.get("cpu_seconds", math.nan)),
+                   machine_busy_seconds=float(r.get("machine_busy_seconds", math.nan)))
         for r in measurement.runs
     ]
 
@@ -99,3 +103,10 @@ def measure(data: bytes, weights: str, configs: Sequence[Config], passes: int, c
                                    tuple(asdict(r) for r in runs)))
     bar.empty()
     return results
+
+
+def verdict_markdown(verdict: Verdict, title: str = "") -> str:
+    """A verdict as one markdown line: a tick for a conclusion, a question mark for "inconclusive"."""
+    icon = ":material/check_circle:" if verdict.conclusive else ":material/help:"
+    lead = (f"**{title}** — " + ("measured: " if verdict.conclusive else "")) if title else ""
+    return f"{icon} {lead}{verdict.text}"
