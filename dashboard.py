@@ -15,6 +15,7 @@ import_heavy_modules()  # one thread at a time, before the imports below: see ui
 
 from ui.image_source import image_source_panel  # noqa: E402
 from ui.model_status import model_panel, show_last_prediction  # noqa: E402
+from ui.pages import HOME, PAGES  # noqa: E402
 from ui.settings import keep_settings  # noqa: E402
 
 st.set_page_config(
@@ -25,30 +26,17 @@ st.set_page_config(
 )
 keep_settings()
 
-pages = {
-    "": [
-        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    ],
-    "Explore": [
-        st.Page("app_pages/explorer.py", title="Depth Explorer", icon=":material/search:"),
-        st.Page("app_pages/point_cloud.py", title="3D Point Cloud", icon=":material/view_in_ar:"),
-        st.Page("app_pages/colormap_lab.py", title="Colormap Lab", icon=":material/palette:"),
-    ],
-    "Teach and measure": [
-        st.Page("app_pages/how_it_works.py", title="How It Works", icon=":material/school:"),
-        st.Page("app_pages/scale_shift.py", title="Scale and Shift", icon=":material/straighten:"),
-        st.Page("app_pages/pitfalls.py", title="Pitfalls, Live", icon=":material/report:"),
-        st.Page("app_pages/calibrate.py", title="Calibrate to Metres", icon=":material/square_foot:"),
-        st.Page("app_pages/evaluate.py", title="Evaluate vs Ground Truth", icon=":material/fact_check:"),
-        st.Page("app_pages/performance_lab.py", title="Performance Lab", icon=":material/speed:"),
-    ],
-}
-page = st.navigation(pages)
+page = st.navigation(
+    {
+        section: [st.Page(e.path, title=e.title, icon=e.icon, default=e is HOME) for e in entries]
+        for section, entries in PAGES.items()
+    }
+)
 
 with st.sidebar:
+    image_source_panel()  # first: where a new user starts, above the fold at any window height
     model_panel()
     last_prediction_slot = st.empty()
-    image_source_panel()
 
 page.run()
 

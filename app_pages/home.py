@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.pages import PAGES
+
 st.title("MiDaS depth explorer")
 st.markdown(
     "This app runs **MiDaS v2.1 small** on your CPU to estimate, from one ordinary photo, "
@@ -13,6 +15,8 @@ st.markdown(
     "To start, pick a sample or upload a photo in the sidebar, then open the **Depth Explorer**."
 )
 
-st.page_link("app_pages/explorer.py", label="Depth Explorer: heatmap, histogram, pixel probe, downloads", icon=":material/search:")
-st.page_link("app_pages/point_cloud.py", label="3D Point Cloud: the photo back-projected through a pinhole camera", icon=":material/view_in_ar:")
-st.page_link("app_pages/colormap_lab.py", label="Colormap Lab: the same map in nine colormaps, and their pitfalls", icon=":material/palette:")
+for section, entries in PAGES.items():
+    if section:
+        st.subheader(section)
+        for entry in entries:
+            st.page_link(entry.path, label=f"{entry.title}: {entry.about}", icon=entry.icon)

@@ -165,13 +165,26 @@ def test_home_page_explains_the_app_and_the_sidebar_shows_the_model(app: AppTest
     assert "relative inverse depth" in text and "larger means nearer" in text
     assert "not metres" in text and "sidebar" in text
     assert [t.value for t in app.title] == ["MiDaS depth explorer"]
-    ready = " ".join(s.value for s in app.sidebar.success)
-    assert "ready" in ready and "midas_small_random.pt" in ready and "MIDAS_WEIGHTS" in ready
+    assert [s.value for s in app.sidebar.success] == ["**MiDaS v2.1 small** ready"]
+    (details,) = app.sidebar.expander  # paths, hashes and backends, out of a new user's way
+    assert details.label == "Model details"
+    shown = " ".join(c.value for c in details.caption)
+    assert "midas_small_random.pt" in shown and "MIDAS_WEIGHTS" in shown and "SHA-256" in shown
     assert app.sidebar.select_slider(key="net_size").value == 256
     assert app.sidebar.select_slider(key="net_size").options[0] == "256"
     assert app.sidebar.select_slider(key="net_size").options[-1] == "1024"
     assert app.sidebar.toggle(key="camera_on").value is False  # the camera is not requested
     assert not app.get("camera_input")
+    headings = [m.value for m in app.sidebar.markdown if m.value.startswith("### ")]
+    assert headings == ["### Image", "### Model"]  # where to start comes first
+
+
+def test_home_links_every_other_page(app: AppTest) -> None:
+    from ui.pages import HOME, PAGES
+
+    links = [link.proto.page for link in app.get("page_link")]  # the URL path: the script's stem
+    expected = [e.script.removesuffix(".py") for entries in PAGES.values() for e in entries if e is not HOME]
+    assert len(expected) == 9 and [link.rsplit("/", 1)[-1] for link in links] == expected
 
 
 def test_explorer_shows_the_uploaded_photo_its_heatmap_histogram_stats_and_downloads(
@@ -405,7 +418,7 @@ def test_missing_weights_offline_show_the_fix_and_an_uploaded_checkpoint_is_used
     assert not at.exception, at.exception
     cached = tmp_path / "torch" / "hub" / "checkpoints" / "midas_v21_small_256.pt"
     assert hashlib.sha256(cached.read_bytes()).digest() == hashlib.sha256(reference_weights.read_bytes()).digest()
-    assert "uploaded and validated" in " ".join(s.value for s in at.sidebar.success)
+    assert "uploaded and validated" in " ".join(c.value for c in at.sidebar.expander[0].caption)
     assert not at.sidebar.error
     assert image_by_caption(at, "Heatmap")
 

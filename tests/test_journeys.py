@@ -22,6 +22,7 @@ from tests.conftest import REPO
 from tests.browser_support import (
     CHROMIUM,
     CHROMIUM_FLAGS,
+    SCREENSHOTS,
     full_page_screenshot,
     require_browser,
     streamlit_server,
@@ -194,3 +195,20 @@ def test_a_sample_can_be_picked_again_after_an_upload(page) -> None:
     assert _selected(page, "pick a sample") == "Coffee cup"
     page.get_by_text(re.compile(r"^Coffee cup · 600×400 px")).wait_for(timeout=UI_TIMEOUT)
     full_page_screenshot(page, "journey_repick_sample_again")
+
+
+def test_a_new_user_sees_where_to_start_without_scrolling(page) -> None:
+    # Finding 13: at 1000 px of height the image controls were below the sidebar's fold, and the
+    # model panel showed paths and self-check figures to everyone.
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    for control in (sidebar.locator('[data-testid="stFileUploader"]'), _combobox(page, "pick a sample")):
+        box = control.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 1000, f"below the fold: {box}"
+    assert sidebar.get_by_text("ready").first.is_visible()
+    assert not sidebar.get_by_text("SHA-256").first.is_visible()  # inside the closed "Model details"
+    sidebar.get_by_text("Model details").click()
+    sidebar.get_by_text("SHA-256").first.wait_for(state="visible")
+    main = page.locator('[data-testid="stMain"]')
+    assert main.locator('[data-testid="stPageLink"]').count() == 9  # Home links every other page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "journey_first_view.png"))  # the viewport, as the user sees it

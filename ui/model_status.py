@@ -48,9 +48,13 @@ def model_panel() -> None:
     if predictor is not None:
         weights = st.session_state[_WEIGHTS]
         path = Path(weights["path"])
-        st.success(f"**{MIDAS_SMALL.name}** ready: `{path.name}`, {_WHERE.get(weights['source'], weights['source'])}.")
         info = predictor.info
-        st.caption(f"{path.parent} · SHA-256 {info.sha256[:12]}… · {info.threads} CPU threads · {info.backend_note}")
+        st.success(f"**{MIDAS_SMALL.name}** ready", icon=":material/check_circle:")
+        with st.expander("Model details"):
+            st.caption(
+                f"`{path.name}`, {_WHERE.get(weights['source'], weights['source'])}, in {path.parent} · "
+                f"SHA-256 {info.sha256[:12]}… · {info.threads} CPU threads · {info.backend_note}"
+            )
         if info.fallback:
             st.warning(
                 f"Running on plain torch, about 2× slower: the fast OpenVINO backend is not available. "
@@ -87,11 +91,15 @@ def show_last_prediction(slot) -> None:
         slot.caption("No prediction yet.")
         return
     seconds = last["seconds"]
+    h, w = last["net_hw"]
+    # the fast backend compiles each new input shape on first use: that run is slower, once
+    compiled = (f"includes a one-time compile for {w}×{h}: {seconds['compile'] * 1000:.0f} ms; "
+                if seconds.get("compile") else "")
     slot.caption(
         f"Last prediction: **{seconds.get('inference', 0.0) * 1000:.0f} ms** inference "
-        f"(+{seconds.get('preprocess', 0.0) * 1000:.0f} ms resize, "
+        f"({compiled}+{seconds.get('preprocess', 0.0) * 1000:.0f} ms resize, "
         f"+{seconds.get('upsample', 0.0) * 1000:.0f} ms upsample) · network input "
-        f"{last['net_hw'][1]}×{last['net_hw'][0]} · {last['name']}"
+        f"{w}×{h} · {last['name']}"
     )
 
 
