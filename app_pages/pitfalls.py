@@ -28,6 +28,7 @@ from ui import cache
 from ui.charts import AXIS_LABEL
 from ui.current import CurrentPrediction, current_prediction, predict_or_explain
 from ui.image_source import selected_image
+from ui.inline_image import data_url
 from ui.timing_runs import Config, Measurement, measure, runs_of, verdict_markdown
 
 st.title("Pitfalls, Live")
@@ -69,13 +70,13 @@ def black_or_white(current: CurrentPrediction) -> None:
     c1, c2, c3 = st.columns(3)
     _, w_white, _ = saturated_fractions(white)
     b_black, _, _ = saturated_fractions(black)
-    c1.image(white, width="stretch", caption="Wrong: the raw values shown as an image (clipped to [0, 1])")
+    c1.image(data_url(white), width="stretch", caption="Wrong: the raw values shown as an image (clipped to [0, 1])")
     c1.metric("White pixels", _percent(w_white))
     _, brightest, levels = grey_levels(black)
-    c2.image(black, width="stretch", caption="Wrong: divided by 65535 \"to get [0, 1]\"")
+    c2.image(data_url(black), width="stretch", caption="Wrong: divided by 65535 \"to get [0, 1]\"")
     c2.metric("Brightest pixel", f"grey level {brightest} of 255", help=f"{levels} distinct grey levels used; "
               f"{b_black:.1%} of the pixels are exactly black.")
-    c3.image(right, width="stretch", caption="Right: min–max normalised with the map's own range")
+    c3.image(data_url(right), width="stretch", caption="Right: min–max normalised with the map's own range")
     c3.metric("NaN pixels", f"{int(np.isnan(right).sum())}", help=f"{grey_levels(right)[2]} distinct grey levels used.")
 
     st.markdown("**A photo with nothing in it.** A flat grey picture of the same shape, through the same network:")
@@ -92,7 +93,7 @@ def black_or_white(current: CurrentPrediction) -> None:
     naive_nan = float(np.isnan(naive_minmax(constant_map)).mean())
     ours = normalize(constant_map)
     f1, f2, f3 = st.columns(3)
-    f1.image(colorize(flat_pred.depth, "inferno"), width="stretch",
+    f1.image(data_url(colorize(flat_pred.depth, "inferno")), width="stretch",
              caption="Its prediction, min–max stretched: structure invented from nothing")
     f1.metric("Its range, relative to your photo's", _percent((flat_stats.max - flat_stats.min) / photo_span))
     f2.metric("Naive (d − min)/(max − min): NaN pixels", _percent(naive_nan),
@@ -118,7 +119,7 @@ def cold_near(current: CurrentPrediction) -> None:
               ("jet", True, "Wrong"))
     for column, (cmap, invert, verdict) in zip(st.columns(4), panels):
         ends = colour_ends(cmap, invert)
-        column.image(colorize(depth_view, cmap, invert=invert), width="stretch",
+        column.image(data_url(colorize(depth_view, cmap, invert=invert)), width="stretch",
                      caption=f"{verdict}: {cmap}{', inverted' if invert else ''}")
         r, g, b = ends.near_rgb
         column.markdown(
@@ -140,10 +141,10 @@ def banding(current: CurrentPrediction) -> None:
     y0, y1, x0, x1 = box
     zoom = 288
     c1, c2, c3 = st.columns(3)
-    c1.image(cv2.resize(crops.crop8, (zoom, zoom), interpolation=cv2.INTER_NEAREST), width=zoom,
+    c1.image(data_url(cv2.resize(crops.crop8, (zoom, zoom), interpolation=cv2.INTER_NEAREST)), width=zoom,
              caption="8-bit export of the region, stretched to full contrast")
     c1.metric("8-bit levels in the region", f"{crops.levels8}")
-    c2.image(cv2.resize(crops.crop16, (zoom, zoom), interpolation=cv2.INTER_NEAREST), width=zoom,
+    c2.image(data_url(cv2.resize(crops.crop16, (zoom, zoom), interpolation=cv2.INTER_NEAREST)), width=zoom,
              caption="16-bit export of the same region, same stretch")
     c2.metric("16-bit levels in the region", f"{crops.levels16:,}")
     c3.markdown(f"The {x1 - x0}×{y1 - y0}-pixel region at x {x0}–{x1}, y {y0}–{y1} of the displayed map: the "
@@ -184,7 +185,7 @@ def resolution(current: CurrentPrediction) -> None:
     for column, size in zip(st.columns(len(_SIZES)), _SIZES):
         pred = results[size]
         h, w = pred.net_input.shape[2:]
-        column.image(colorize(downscale(pred.depth, _VIEW), "inferno"), width="stretch",
+        column.image(data_url(colorize(downscale(pred.depth, _VIEW), "inferno")), width="stretch",
                      caption=f"N = {size}: network input {w}×{h}")
         compile_ms = pred.seconds.get("compile", 0.0) * 1000
         if compile_ms:
@@ -198,7 +199,7 @@ def resolution(current: CurrentPrediction) -> None:
         st.warning(f"No difference map: {e}")
         return
     left, right = st.columns([2, 1])
-    left.image(colorize(downscale(diff, 2 * _VIEW), "inferno", 0.0, max(float(np.percentile(diff, 99)), 1e-6)),
+    left.image(data_url(colorize(downscale(diff, 2 * _VIEW), "inferno", 0.0, max(float(np.percentile(diff, 99)), 1e-6))),
                width="stretch", caption="Where N = 256 and N = 512 disagree (bright = more), after aligning their "
                                         "scale and shift")
     right.metric("Mean difference, N = 256 vs 512", f"{mean:.2%} of the range")

@@ -31,7 +31,7 @@ def data_url(image: bytes | np.ndarray) -> str:
     """
     if isinstance(image, np.ndarray):
         if image.dtype.kind == "f":
-            image = np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)  # float [0, 1] -> uint8
+            image = np.rint(np.clip(image.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)  # as core.pitfalls.grey_levels
         image = png_bytes(image)
     if not isinstance(image, bytes):
         raise TypeError(f"image must be JPEG/PNG bytes or a numpy array, got {type(image).__name__}")
