@@ -86,6 +86,9 @@ def test_network_resize_is_the_official_resize(size, shape):
     h, w = resized.shape[:2]
     official = cv2.resize(rgb / 255.0, (w, h), interpolation=cv2.INTER_CUBIC)
     assert resized.dtype == np.float32 and h % 32 == 0 and w % 32 == 0 and max(h, w) <= size
+    # network_resize undoes the ImageNet normalisation of the float32 network input: the rounding of
+    # that input (|x| < 4, half an ulp 1.2e-7, times std <= 0.229) and of the product and sum (values
+    # < 2: 1.2e-7 each) stay below 3e-7 on any CPU; the two float64 resizes agree to 1e-12 (test_transforms)
     np.testing.assert_allclose(resized, official, atol=1e-6)
 
 
