@@ -234,7 +234,7 @@ def _measuring_tool(current: CurrentPrediction, depth_m: np.ndarray, valid: np.n
                 "Each pixel is back-projected through a pinhole camera with this field of view; the straight-line "
                 "distance between the two 3D points is in metres.")
     c0, c1, c2, c3, c4 = st.columns([2, 1, 1, 1, 1])
-    fov = c0.slider("Field of view (horizontal, degrees)", 20, 120, step=1, key="pc_fov",
+    fov = c0.slider("Field of view (horizontal, degrees)", 20, 120, step=1, key="pc_fov", persist_state="session",
                     help="Of the camera that took the photo. Phones: about 65–75°. Shared with the 3D Point Cloud page.")
     for column, key, label, top in zip((c1, c2, c3, c4), _MEASURE_KEYS, ("A: x", "A: y", "B: x", "B: y"),
                                        (width, height, width, height)):

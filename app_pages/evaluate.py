@@ -15,6 +15,7 @@ from core.ground_truth_report import ASPECT_TOLERANCE, GroundTruthReport, ground
 from core.metric_depth import depth_png16_mm_bytes
 from core.metrics import load_ground_truth
 from ui.current import CurrentPrediction, current_prediction
+from ui.inline_image import data_url
 from ui.teaching_charts import scatter_figure
 
 st.title("Evaluate against Ground Truth")
@@ -83,12 +84,12 @@ def _show(report: GroundTruthReport) -> None:
     view = 640
     st.subheader("Where it is wrong")
     c1, c2, c3 = st.columns(3)
-    c1.image(downscale(colorize(report.gt_m, "inferno", lo, hi, invert=True), view), width="stretch",
+    c1.image(data_url(downscale(colorize(report.gt_m, "inferno", lo, hi, invert=True), view)), width="stretch",
              caption=f"Ground truth, {lo:.2f}–{hi:.2f} m (near = bright; no measurement = darkest)")
-    c2.image(downscale(colorize(report.aligned_m, "inferno", lo, hi, invert=True), view), width="stretch",
+    c2.image(data_url(downscale(colorize(report.aligned_m, "inferno", lo, hi, invert=True), view)), width="stretch",
              caption="Aligned prediction, same colours")
     err_hi = max(float(np.percentile(report.error[report.valid], 98)), 1e-6)
-    c3.image(downscale(colorize(report.error, "inferno", 0.0, err_hi), view), width="stretch",
+    c3.image(data_url(downscale(colorize(report.error, "inferno", 0.0, err_hi), view)), width="stretch",
              caption=f"Relative error |z − z*| / z*, black = 0 to bright = {err_hi:.3g} (98th percentile); "
                      "no measurement = black")
     st.plotly_chart(scatter_figure(report.sample_true, report.sample_pred), key="eval_scatter",

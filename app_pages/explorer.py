@@ -12,6 +12,7 @@ from core.exports import jpeg_bytes_async, npy_bytes, ply_bytes, png16_bytes, pn
 from ui.charts import AXIS_LABEL, histogram_figure, probe_figure
 from ui.cloud import build_cloud, cloud_settings
 from ui.current import CurrentPrediction, current_prediction
+from ui.inline_image import data_url
 from ui.settings import COLORMAP_NAMES
 
 st.title("Depth Explorer")
@@ -95,7 +96,7 @@ def explorer_view(current: CurrentPrediction) -> None:
     jpegs = jpeg_bytes_async([heat_small, blend(rgb_small, heat_small, opacity)])
 
     left, right = st.columns(2)
-    left.image(current.photo_jpeg(rgb_small), caption="Original", width="stretch")
+    left.image(data_url(current.photo_jpeg(rgb_small)), caption="Original", width="stretch")
     heat_slot = right.empty()
     left, right = st.columns(2)
     overlay_slot = left.empty()
@@ -106,9 +107,9 @@ def explorer_view(current: CurrentPrediction) -> None:
     st.plotly_chart(histogram_figure(hist, lo, hi, clip, cmap, invert, log_counts), key="histogram_chart",
                     config={"displaylogo": False})
     heat_jpeg, overlay_jpeg = jpegs.result()
-    heat_slot.image(heat_jpeg, width="stretch",
+    heat_slot.image(data_url(heat_jpeg), width="stretch",
                     caption=f"Heatmap · {cmap} · near = {near_end} end · clipped to p{clip[0]:g}–p{clip[1]:g}")
-    overlay_slot.image(overlay_jpeg, caption=f"Overlay · heatmap at {opacity:.0%} opacity", width="stretch")
+    overlay_slot.image(data_url(overlay_jpeg), caption=f"Overlay · heatmap at {opacity:.0%} opacity", width="stretch")
 
     st.subheader("Statistics")
     metrics = (

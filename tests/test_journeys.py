@@ -212,3 +212,31 @@ def test_a_new_user_sees_where_to_start_without_scrolling(page) -> None:
     assert main.locator('[data-testid="stPageLink"]').count() == 9  # Home links every other page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "journey_first_view.png"))  # the viewport, as the user sees it
+
+
+def test_quick_clicks_never_leave_a_stale_image_reference(page) -> None:
+    # Finding 15: changing N in the sidebar while the Explorer's fragment reran made the browser
+    # ask for a /media/*.jpg that a newer run had already deleted (a 404). Images now travel
+    # inside the page message, so the browser never asks for a /media file at all.
+    media_requests: list[str] = []  # the app's /media/ files, not the fonts under /static/media/
+    page.on("request", lambda r: media_requests.append(r.url) if re.match(r"https?://[^/]+/media/", r.url) else None)
+    _open(page, "Depth Explorer")
+    page.locator('[data-testid="stImage"]').filter(has_text=re.compile("^Heatmap ·")).wait_for(timeout=UI_TIMEOUT)
+    size = _slider(page, "Network size N").first
+    for _ in range(2):
+        size.focus()
+        for _ in range(3):
+            size.press("ArrowRight")
+            page.wait_for_timeout(400)
+        opacity = _slider(page, "Overlay opacity").first
+        opacity.focus()
+        opacity.press("ArrowRight")
+        page.wait_for_timeout(100)
+        opacity.press("ArrowRight")
+        _idle(page)
+    _open(page, "Colormap Lab")
+    _open(page, "Depth Explorer")
+    heatmap = page.locator('[data-testid="stImage"]').filter(has_text=re.compile("^Heatmap ·")).locator("img")
+    heatmap.wait_for(state="visible", timeout=UI_TIMEOUT)
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=heatmap.element_handle())
+    assert media_requests == []
