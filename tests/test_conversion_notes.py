@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.image_io import ImageInfo, probe_image
 from core.transforms import upscaling_note
-from tests.test_dashboard import app, image_by_caption, media, upload  # noqa: F401 - fixtures
+from tests.shown_images import shown_image
+from tests.test_dashboard import app, image_by_caption, upload  # noqa: F401 - fixtures
 
 
 def _png(mode: str, size: tuple[int, int]) -> bytes:
@@ -65,7 +66,7 @@ def test_upscaling_note(hw: tuple[int, int], size: int, expected: str | None) ->
     assert note == expected if expected is None else note.startswith(expected)
 
 
-def test_the_page_says_a_tiny_transparent_png_was_composited_and_enlarged(app: AppTest, media) -> None:
+def test_the_page_says_a_tiny_transparent_png_was_composited_and_enlarged(app: AppTest) -> None:
     app.switch_page("app_pages/explorer.py").run()
     upload(app, "icon.png", _png("RGBA", (20, 20)))
     assert not app.exception, app.exception
@@ -74,7 +75,7 @@ def test_the_page_says_a_tiny_transparent_png_was_composited_and_enlarged(app: A
         "**icon.png**: its transparent pixels were composited on white; at 20×20 px it was enlarged 12.8× "
         "to the 256×256 network input, so the depth map has no detail finer than the photo."
     ]
-    shown = media.image(image_by_caption(app, "Original").value[0])
+    shown = shown_image(image_by_caption(app, "Original").value[0])
     assert np.all(shown[:, -1] >= 245)  # the transparent half is white, as the note says
 
 

@@ -13,18 +13,17 @@ user's. Needs the reference checkpoint in ../shared/reference; skips without it.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.display import DISPLAY_MAX_WIDTH, fit_width
 from core.image_io import ImageDecodeError, decode_image
 from tests.conftest import REPO
 from tests.corpus import CorpusItem, hostile_corpus
+from tests.shown_images import shown_image
 
 DASHBOARD = str(REPO / "dashboard.py")
 TIMEOUT = 180  # seconds per run: the first one loads the model
@@ -45,40 +44,18 @@ def _file_name(item: CorpusItem) -> str:
     return f"{item.name}.{_EXTENSION.get(item.name.split('-')[0], 'png')}"
 
 
-class _Media:
-    """Reads the images the app sent in its last run, from the AppTest's media storage."""
-
-    def __init__(self) -> None:
-        self.storages: list = []
-
-    def image(self, url: str) -> np.ndarray:
-        data = self.storages[-1].get_file(url.rsplit("/", 1)[-1]).content
-        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-
-
 @pytest.fixture(scope="module")
-def session(reference_weights, tmp_path_factory) -> Iterator[tuple[AppTest, _Media]]:
-    """One AppTest on the Depth Explorer, shared by the module, and its media reader."""
-    import streamlit.testing.v1.app_test as app_test_module
-
-    media = _Media()
-    original = app_test_module.MemoryMediaFileStorage
-
-    def recording(endpoint: str):
-        storage = original(endpoint)
-        media.storages.append(storage)
-        return storage
-
+def session(reference_weights, tmp_path_factory) -> Iterator[AppTest]:
+    """One AppTest on the Depth Explorer, shared by the module."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MIDAS_WEIGHTS", str(reference_weights))
         mp.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch")))  # never the user's cache
-        mp.setattr(app_test_module, "MemoryMediaFileStorage", recording)
         at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
         at.run()
         assert not at.exception, at.exception
         at.switch_page("app_pages/explorer.py").run()
         assert not at.exception, at.exception
-        yield at, media
+        yield at
 
 
 def _upload(at: AppTest, item: CorpusItem) -> None:
@@ -86,9 +63,9 @@ def _upload(at: AppTest, item: CorpusItem) -> None:
     at.run()
 
 
-def _image(at: AppTest, media: _Media, caption: str) -> np.ndarray | None:
+def _image(at: AppTest, caption: str) -> np.ndarray | None:
     found = [im for im in at.image if any(c.startswith(caption) for c in im.captions)]
-    return media.image(found[0].value[0]) if found else None
+    return shown_image(found[0].value[0]) if found else None
 
 
 def _assert_refused(at: AppTest, item: CorpusItem) -> None:
@@ -103,17 +80,17 @@ def _assert_refused(at: AppTest, item: CorpusItem) -> None:
     assert at.sidebar.success, "the model panel is still there"
 
 
-def _assert_shown(at: AppTest, media: _Media, item: CorpusItem) -> None:
+def _assert_shown(at: AppTest, item: CorpusItem) -> None:
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     height, width = item.shape
     caption = " ".join(c.value for c in at.caption)
     assert f"**{_file_name(item)}** · {width}×{height} px" in caption, caption
     shown = fit_width(height, width, DISPLAY_MAX_WIDTH)
-    heatmap = _image(at, media, "Heatmap")
+    heatmap = _image(at, "Heatmap")
     assert heatmap is not None, f"no heatmap; captions: {[im.captions for im in at.image]}"
     assert heatmap.shape == (*shown, 3), f"heatmap {heatmap.shape[:2]}, expected {shown}"
-    original = _image(at, media, "Original")
+    original = _image(at, "Original")
     assert original is not None and original.shape == heatmap.shape
     # The photo as the user sees it (oriented, converted to RGB). Streamlit sends it as a
     # JPEG, whose 8x8 blocks and halved chroma blend the pixels of a tiny image together.
@@ -131,9 +108,9 @@ def _assert_shown(at: AppTest, media: _Media, item: CorpusItem) -> None:
     ids=[f"{bad.name}-then-{good.name}" if bad else good.name for bad, good in _CASES],
 )
 def test_upload_shows_the_decoder_message_or_the_heatmap(session, bad: CorpusItem | None, good: CorpusItem) -> None:
-    at, media = session
+    at = session
     if bad is not None:
         _upload(at, bad)
         _assert_refused(at, bad)
     _upload(at, good)
-    _assert_shown(at, media, good)
+    _assert_shown(at, good)

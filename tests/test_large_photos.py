@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, full_page_screenshot, wait_idle
 from tests.test_browser import UI_TIMEOUT, server, sync_playwright  # noqa: F401 - fixtures
-from tests.test_dashboard import app, image_by_caption, media, upload  # noqa: F401 - fixtures
+from tests.shown_images import shown_image
+from tests.test_dashboard import app, image_by_caption, upload  # noqa: F401 - fixtures
 
 NOTE = "decoded at 1/2 scale: 4000×3000 from 8000×6000 (48 MP, above the 40 MP limit for full resolution)"
 QUADRANTS = ((230, 30, 30), (30, 200, 40), (40, 60, 220), (240, 240, 240))  # TL, TR, BL, BR
@@ -36,7 +37,7 @@ def photo_48mp() -> bytes:
 
 
 def test_an_uploaded_48_mp_photo_is_shown_with_the_decoded_at_half_scale_note(
-    app: AppTest, media, photo_48mp: bytes
+    app: AppTest, photo_48mp: bytes
 ) -> None:
     app.switch_page("app_pages/explorer.py").run()
     upload(app, "IMG_20250101_120000.jpg", photo_48mp, "image/jpeg")
@@ -46,7 +47,7 @@ def test_an_uploaded_48_mp_photo_is_shown_with_the_decoded_at_half_scale_note(
     assert notes == [f"**IMG_20250101_120000.jpg**: {NOTE}, and the depth map and the downloads have that size."]
     assert "**IMG_20250101_120000.jpg** · 4000×3000 px" in app.caption[0].value
     # the photo is the reduced decode, quadrants in place (shown at the display width, JPEG: +-6)
-    shown = media.image(image_by_caption(app, "Original").value[0])
+    shown = shown_image(image_by_caption(app, "Original").value[0])
     h, w = shown.shape[:2]
     assert w / h == pytest.approx(4 / 3, abs=0.01)
     for (y, x), colour in zip([(h // 4, w // 4), (h // 4, 3 * w // 4), (3 * h // 4, w // 4),
