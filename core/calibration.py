@@ -23,7 +23,7 @@ import numpy as np
 from core.alignment import AlignmentError, ScaleShift, fit_scale_shift
 from core.pointcloud import pinhole_intrinsics
 
-__all__ = ["Calibration", "CalibrationError", "CalibrationPoint", "calibrate", "measure_distance"]
+__all__ = ["Calibration", "CalibrationError", "CalibrationPoint", "calibrate", "check_points", "measure_distance"]
 
 # Calibration points whose predicted values differ by less than this fraction of the
 # prediction's range over the whole image are treated as being at the same depth.
@@ -107,7 +107,9 @@ class Calibration:
         return 1.0 / inv
 
 
-def calibrate(pred: np.ndarray, points: Sequence[CalibrationPoint]) -> Calibration:
+def calibrate(
+    pred: np.ndarray, points: Sequence[CalibrationPoint], *, numbers: Sequence[int] | None = None
+) -> Calibration:
     """Fit the scale and shift that turn ``pred`` into metres at the given points.
 
     The fit is least squares in inverse-depth space: ``s * pred[y, x] + b ~ 1 / distance_m``.
@@ -116,15 +118,17 @@ def calibrate(pred: np.ndarray, points: Sequence[CalibrationPoint]) -> Calibrati
     Args:
         pred: HxW relative inverse depth (larger = nearer).
         points: at least two :class:`CalibrationPoint`, inside the image, at different depths.
+        numbers: what the messages call each point, e.g. its row in a table; default 1, 2, ...
 
     Returns:
         The fitted :class:`Calibration`.
 
     Raises:
-        CalibrationError: fewer than two points; a point outside the image; a distance that
-            is not a positive finite number; points that the model puts at (nearly) the same
-            depth; a fit where the model disagrees with the user about which point is nearer
-            (scale ``<= 0``); or a fit that puts a calibration point at or beyond infinity.
+        CalibrationError: any problem :func:`check_points` finds (a point outside the image,
+            a distance that is not a positive finite number, a pixel given twice); fewer
+            than two points; points that the model puts at (nearly) the same depth; a fit
+            where the model disagrees with the user about which point is nearer (scale
+            ``<= 0``); or a fit that puts a calibration point at or beyond infinity.
         TypeError: a point is not a :class:`CalibrationPoint` with integer pixel
             coordinates, or ``pred`` is not a real numeric array.
         ValueError: ``pred`` is not a finite HxW array.
@@ -139,14 +143,13 @@ def calibrate(pred: np.ndarray, points: Sequence[CalibrationPoint]) -> Calibrati
     if not np.isfinite(pred).all():
         raise ValueError("pred contains NaN or inf; pass the model's raw relative inverse depth.")
     points = tuple(points)
+    names = _numbers(numbers, len(points))
+    check_points(points, pred.shape, numbers=names)
     if len(points) < 2:
         raise CalibrationError(
             f"need at least 2 calibration points to fix both scale and shift, got "
             f"{len(points)}: click another pixel and enter its distance."
         )
-    height, width = pred.shape
-    for i, pt in enumerate(points, start=1):
-        _check_point(pt, i, width, height)
 
     p = np.array([pred[pt.y, pt.x] for pt in points], dtype=np.float64)
     dist = np.array([pt.distance_m for pt in points], dtype=np.float64)
@@ -165,14 +168,14 @@ def calibrate(pred: np.ndarray, points: Sequence[CalibrationPoint]) -> Calibrati
         raise CalibrationError(f"cannot fit the calibration points: {e}") from e
 
     if fit.scale <= 0:
-        raise CalibrationError(_explain_nonpositive_scale(p, dist))
+        raise CalibrationError(_explain_nonpositive_scale(p, dist, names))
 
     inv = fit.apply(p)
     bad = np.flatnonzero(inv <= 0)
     if bad.size:
-        names = ", ".join(str(i + 1) for i in bad)
+        which = ", ".join(str(names[i]) for i in bad)
         raise CalibrationError(
-            f"the best fit puts calibration point(s) {names} at or beyond infinity "
+            f"the best fit puts calibration point(s) {which} at or beyond infinity "
             "(inverse depth <= 0): the distances are inconsistent with the model's relative "
             "depths. Check the distances, or remove the outlying point."
         )
@@ -184,6 +187,56 @@ def calibrate(pred: np.ndarray, points: Sequence[CalibrationPoint]) -> Calibrati
         residuals_m=tuple(float(r) for r in residuals),
         points=points,
     )
+
+
+def check_points(
+    points: Sequence[CalibrationPoint], shape: tuple[int, int], *, numbers: Sequence[int] | None = None
+) -> None:
+    """Check what a user typed or clicked, before any fit: each point, then the set.
+
+    Needs no second point, so a page can say at once that a distance is wrong.
+
+    Args:
+        points: the points, in the user's order.
+        shape: (height, width) of the map the points index.
+        numbers: what the messages call each point, e.g. its row in a table; default 1, 2, ...
+
+    Raises:
+        CalibrationError: a point outside the image, a distance that is not a positive
+            finite number (a typed "-4" stays -4 and is refused, never turned into 4), or
+            the same pixel given twice, with conflicting distances or the same one.
+        TypeError: a point is not a :class:`CalibrationPoint` with integer coordinates.
+        ValueError: ``shape`` is not a (height, width) pair, or ``numbers`` does not name
+            every point.
+
+    Example:
+        >>> try:
+        ...     check_points([CalibrationPoint(3, 3, 3.0), CalibrationPoint(3, 3, 5.0)], (8, 8))
+        ... except CalibrationError as e:
+        ...     print(e)
+        points 1 and 2 are the same pixel (x=3, y=3) twice, with conflicting distances 3 m and 5 m: keep the right one and remove the other.
+    """
+    if len(shape) != 2 or min(int(shape[0]), int(shape[1])) < 1:
+        raise ValueError(f"shape must be (height, width) of a non-empty map, got {shape!r}.")
+    height, width = int(shape[0]), int(shape[1])
+    names = _numbers(numbers, len(points))
+    first_at: dict[tuple[int, int], int] = {}
+    for i, (pt, name) in enumerate(zip(points, names)):
+        _check_point(pt, name, width, height)
+        earlier = first_at.setdefault((int(pt.x), int(pt.y)), i)
+        if earlier == i:
+            continue
+        a, b = float(points[earlier].distance_m), float(pt.distance_m)
+        where = f"points {names[earlier]} and {name} are the same pixel (x={pt.x}, y={pt.y}) twice"
+        if a != b:
+            raise CalibrationError(
+                f"{where}, with conflicting distances {a:g} m and {b:g} m: keep the right one and "
+                "remove the other."
+            )
+        raise CalibrationError(
+            f"{where}, with the same distance {a:g} m: remove one of them (a repeated pixel "
+            "would count twice in the fit)."
+        )
 
 
 def measure_distance(
@@ -251,8 +304,18 @@ def _backproject_point(
     return np.array([(x - cx) * z / fx, (y - cy) * z / fy, z])
 
 
-def _explain_nonpositive_scale(p: np.ndarray, dist: np.ndarray) -> str:
-    """Say in plain words why no positive scale fits the points (1-based point numbers)."""
+def _numbers(numbers: Sequence[int] | None, n: int) -> list[int]:
+    """The names of n points in messages: ``numbers`` if given (one per point), else 1..n."""
+    if numbers is None:
+        return list(range(1, n + 1))
+    names = [int(v) for v in numbers]
+    if len(names) != n:
+        raise ValueError(f"numbers must name each of the {n} points, got {len(names)} names.")
+    return names
+
+
+def _explain_nonpositive_scale(p: np.ndarray, dist: np.ndarray, names: Sequence[int]) -> str:
+    """Say in plain words why no positive scale fits the points (named by ``names``)."""
     worst: tuple[float, int, int] | None = None
     for i in range(p.size):
         for j in range(p.size):
@@ -268,7 +331,7 @@ def _explain_nonpositive_scale(p: np.ndarray, dist: np.ndarray) -> str:
     _, near, far = worst
     return (
         f"the model disagrees with your distances about which point is nearer: by your "
-        f"distances point {near + 1} ({dist[near]:g} m) is nearer than point {far + 1} "
+        f"distances point {names[near]} ({dist[near]:g} m) is nearer than point {names[far]} "
         f"({dist[far]:g} m), but the model predicts it farther (relative inverse depth "
         f"{p[near]:.4g} vs {p[far]:.4g}; larger means nearer). Check the distances, or pick "
         "points where the model's depth ordering looks right."
@@ -276,7 +339,7 @@ def _explain_nonpositive_scale(p: np.ndarray, dist: np.ndarray) -> str:
 
 
 def _check_point(pt: CalibrationPoint, index: int, width: int, height: int) -> None:
-    """Validate calibration point number ``index`` (1-based) against a WxH image."""
+    """Validate the calibration point named ``index`` in messages against a WxH image."""
     if not isinstance(pt, CalibrationPoint):
         raise TypeError(f"point {index} must be a CalibrationPoint, got {type(pt).__name__}.")
     if not (_is_int(pt.x) and _is_int(pt.y)):
@@ -296,8 +359,8 @@ def _check_point(pt: CalibrationPoint, index: int, width: int, height: int) -> N
         ) from e
     if not (math.isfinite(d) and d > 0):
         raise CalibrationError(
-            f"point {index} at (x={pt.x}, y={pt.y}) has distance {d} m: a distance must be "
-            "a positive finite number of metres."
+            f"point {index} at (x={pt.x}, y={pt.y}) has distance {d:g} m: a distance must be "
+            "a positive number of metres, the depth in front of the camera."
         )
 
 

@@ -5,6 +5,8 @@ inverse-depth space, then AbsRel, delta, RMSE, log10). This module wraps it for 
 whose ground truth may come at another resolution: the prediction is resized to the ground
 truth (never the other way, so no depth is invented), a different aspect ratio is reported,
 and the error map and an even sample of (true, predicted) pairs are prepared for the charts.
+:func:`measured_image` colours a map with the pixels that have no measurement in a colour
+of their own (:func:`no_measurement_colour`), never in one the colormap uses for a depth.
 
 Example:
     >>> pred = np.array([[1.0, 2.0], [4.0, 8.0]], np.float32)
@@ -20,12 +22,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.alignment import ScaleShift
+from core.colormaps import colorize, colormap_lut
 from core.metrics import DepthMetrics, error_map, evaluate, resize_to
 
-__all__ = ["ASPECT_TOLERANCE", "GroundTruthReport", "ground_truth_report", "synthetic_ground_truth"]
+__all__ = [
+    "ASPECT_TOLERANCE",
+    "GroundTruthReport",
+    "ground_truth_report",
+    "measured_image",
+    "no_measurement_colour",
+    "synthetic_ground_truth",
+]
 
 #: Relative difference of width/height ratios above which the two maps cannot show the same view.
 ASPECT_TOLERANCE = 0.02
+
+# Candidates for "no measurement", in order of preference: the first that is at least
+# _MIN_COLOUR_DISTANCE (Euclidean, in 0-255 RGB) from every entry of the colormap is used.
+_HOLE_COLOURS: tuple[tuple[str, tuple[int, int, int]], ...] = (
+    ("grey", (128, 128, 128)),
+    ("cyan", (0, 255, 255)),
+    ("magenta", (255, 0, 255)),
+)
+_MIN_COLOUR_DISTANCE = 60.0
+_SCATTER_PAD = 0.05  # fraction of the data's span added on each side of the scatter's axes
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +73,87 @@ class GroundTruthReport:
     sample_pred: np.ndarray
     resized: bool
     aspect_mismatch: float
+
+    @property
+    def misaligned(self) -> bool:
+        """True when the aspect ratios differ by more than :data:`ASPECT_TOLERANCE`."""
+        return self.aspect_mismatch > ASPECT_TOLERANCE
+
+    @property
+    def scatter_range(self) -> tuple[float, float]:
+        """One axis range, in metres, that holds every sampled (true, predicted) value.
+
+        The span of both samples, padded by 5 % on each side, so the scatter's two axes
+        can share it and the line ``predicted = true`` runs corner to corner.
+        """
+        values = np.concatenate([self.sample_true.ravel(), self.sample_pred.ravel()]).astype(np.float64)
+        lo, hi = float(values.min()), float(values.max())
+        pad = _SCATTER_PAD * (hi - lo) if hi > lo else max(0.05 * abs(hi), 0.05)
+        return max(lo - pad, 0.0), hi + pad
+
+
+def no_measurement_colour(cmap: str) -> tuple[str, tuple[int, int, int]]:
+    """The colour, and its name, that marks "no measurement" on a map drawn with ``cmap``.
+
+    Neutral grey unless the colormap has a colour close to it (gray, cividis); then the
+    first of cyan or magenta that is far from all of its colours.
+
+    Args:
+        cmap: a colormap name of :mod:`core.colormaps`.
+
+    Returns:
+        ``(name, (r, g, b))``.
+
+    Example:
+        >>> no_measurement_colour("inferno")
+        ('grey', (128, 128, 128))
+    """
+    lut = colormap_lut(cmap).astype(np.float64)  # 256x3
+    for name, rgb in _HOLE_COLOURS:
+        if float(np.sqrt(((lut - rgb) ** 2).sum(axis=1)).min()) >= _MIN_COLOUR_DISTANCE:
+            return name, rgb
+    raise ValueError(f"no colour for 'no measurement' stands apart from colormap {cmap!r}")  # pragma: no cover
+
+
+def measured_image(
+    values: np.ndarray, valid: np.ndarray, cmap: str, lo: float, hi: float, invert: bool = False
+) -> np.ndarray:
+    """Colour a map between ``lo`` and ``hi``, and its pixels without a measurement apart.
+
+    The valid pixels get exactly ``colorize(values, cmap, lo, hi, invert)``; the others get
+    :func:`no_measurement_colour`, which the colormap never produces, so a hole can never
+    be read as a depth (a 0 would otherwise be clipped to ``lo`` and drawn as the near end).
+
+    Args:
+        values: HxW map, e.g. depth in metres or the relative error.
+        valid: HxW bool, True where there is a measurement.
+        cmap: a colormap name of :mod:`core.colormaps`.
+        lo: value drawn with the low end of the colormap.
+        hi: value drawn with the high end, > ``lo``.
+        invert: draw ``lo`` with the high end instead (near = bright for a depth in metres).
+
+    Returns:
+        HxWx3 uint8 RGB.
+
+    Raises:
+        ValueError: ``values`` is not HxW, ``valid`` is not a bool mask of its shape, or
+            the window is empty.
+
+    Example:
+        >>> measured_image(np.array([[1.0, 0.0]]), np.array([[True, False]]), "gray", 0.0, 1.0).tolist()
+        [[[255, 255, 255], [0, 255, 255]]]
+    """
+    v = np.asarray(values)
+    mask = np.asarray(valid)
+    if v.ndim != 2 or v.size == 0:
+        raise ValueError(f"values must be a non-empty HxW map, got shape {v.shape}")
+    if mask.dtype != bool or mask.shape != v.shape:
+        raise ValueError(f"valid must be a bool mask of shape {v.shape}, got {mask.dtype} {mask.shape}")
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"need finite lo < hi, got lo={lo}, hi={hi}")
+    image = colorize(v.astype(np.float32, copy=False), cmap, float(lo), float(hi), invert=invert)  # HxWx3 uint8
+    image[~mask] = no_measurement_colour(cmap)[1]
+    return image
 
 
 def ground_truth_report(pred: np.ndarray, gt_m: np.ndarray, max_points: int = 4000) -> GroundTruthReport:

@@ -5,7 +5,8 @@ first aligned to the ground truth in inverse-depth space by least squares, conve
 depth and clamped to a sensible range, and only then compared with the standard metrics:
 
 - AbsRel: ``mean(|d - g| / g)``
-- delta_k: fraction of pixels with ``max(d / g, g / d) < 1.25 ** k``
+- delta_k: fraction of pixels with ``max(d / g, g / d) < 1.25 ** k`` (:data:`DELTA_THRESHOLDS`):
+  within a factor 1.25, 1.5625 or about 1.953 of the truth, either way
 - RMSE: ``sqrt(mean((d - g) ** 2))`` in metres
 - log10: ``mean(|log10(d) - log10(g)|)``
 
@@ -26,17 +27,26 @@ from core.alignment import fit_scale_shift
 from core.validation import as_bool_mask, as_float64
 
 __all__ = [
+    "DELTA_THRESHOLDS",
+    "UNIT_TO_METRES",
     "DepthMetrics",
     "depth_metrics",
     "error_map",
     "evaluate",
+    "ground_truth_kind",
     "load_ground_truth",
     "resize_to",
 ]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _NPY_MAGIC = b"\x93NUMPY"
-_UNIT_TO_METRES = {"mm": 1e-3, "m": 1.0}
+
+#: The ratios of delta1, delta2 and delta3: ``1.25 ** k`` for k = 1, 2, 3.
+DELTA_THRESHOLDS: tuple[float, float, float] = (1.25, 1.25**2, 1.25**3)
+
+#: Metres per stored unit: millimetres (depth cameras, NYU Depth v2), 1/256 m (KITTI's
+#: 16-bit PNGs), metres (a float array).
+UNIT_TO_METRES: dict[str, float] = {"mm": 1e-3, "1/256 m": 1.0 / 256.0, "m": 1.0}
 
 
 @dataclass(frozen=True)
@@ -66,16 +76,53 @@ class DepthMetrics:
     shift: float
 
 
+def ground_truth_kind(data: bytes) -> Literal["png16", "npy"]:
+    """What a ground-truth file is, from its first bytes (never from its name).
+
+    Args:
+        data: the file's bytes.
+
+    Returns:
+        ``"png16"`` for a PNG, ``"npy"`` for a NumPy ``.npy`` file.
+
+    Raises:
+        ValueError: the bytes are neither, in words for the person who chose the file.
+
+    Example:
+        >>> ground_truth_kind(b"\\x93NUMPY\\x01\\x00")
+        'npy'
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
+        raise ValueError("the file is empty: choose the ground-truth depth map itself.")
+    head = bytes(data[:8])
+    if head.startswith(_PNG_SIGNATURE):
+        return "png16"
+    if head.startswith(_NPY_MAGIC):
+        return "npy"
+    text = head.isascii() and all(32 <= c < 127 or c in b"\t\r\n" for c in head)
+    raise ValueError(
+        "this file is neither a PNG image nor a NumPy array"
+        + (" (it starts like a text file)" if text else "")
+        + ", whatever its name says. Save the ground truth as a single-channel 16-bit PNG, "
+        "or as a 2-D array with numpy.save (a .npy file)."
+    )
+
+
 def load_ground_truth(
-    data: bytes, *, kind: Literal["png16", "npy"], unit: Literal["mm", "m"] = "mm"
+    data: bytes,
+    *,
+    kind: Literal["png16", "npy", "auto"],
+    unit: Literal["mm", "1/256 m", "m"] = "mm",
 ) -> np.ndarray:
     """Decode a ground-truth depth map to metres.
 
     Args:
         data: the file's bytes.
         kind: ``"png16"`` for a single-channel 16-bit PNG (as in NYU / KITTI style
-            exports), ``"npy"`` for a 2-D NumPy array saved with ``np.save``.
-        unit: the unit of the stored values, ``"mm"`` or ``"m"``.
+            exports), ``"npy"`` for a 2-D NumPy array saved with ``np.save``, ``"auto"``
+            to tell them apart by content (:func:`ground_truth_kind`).
+        unit: what one stored unit is, a key of :data:`UNIT_TO_METRES`: ``"mm"``,
+            ``"1/256 m"`` (KITTI) or ``"m"``.
 
     Returns:
         HxW float32 depth in metres. Pixels without a measurement (stored as 0, negative or
@@ -85,20 +132,22 @@ def load_ground_truth(
         ValueError: unknown ``kind`` or ``unit``; bytes that are not the expected format; a
             PNG that is not single-channel 16-bit; an array that is not 2-D and real-valued.
     """
-    if unit not in _UNIT_TO_METRES:
-        raise ValueError(f"unit must be 'mm' or 'm', got {unit!r}.")
+    if unit not in UNIT_TO_METRES:
+        raise ValueError(f"unit must be one of {sorted(UNIT_TO_METRES)}, got {unit!r}.")
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
         raise ValueError("data must be the non-empty bytes of the ground-truth file.")
     data = bytes(data)
+    if kind == "auto":
+        kind = ground_truth_kind(data)
     if kind == "png16":
         raw = _decode_png16(data)
     elif kind == "npy":
         raw = _decode_npy(data)
     else:
-        raise ValueError(f"kind must be 'png16' or 'npy', got {kind!r}.")
+        raise ValueError(f"kind must be 'png16', 'npy' or 'auto', got {kind!r}.")
 
     with np.errstate(over="ignore", invalid="ignore"):
-        depth = (raw.astype(np.float64) * _UNIT_TO_METRES[unit]).astype(np.float32)
+        depth = (raw.astype(np.float64) * UNIT_TO_METRES[unit]).astype(np.float32)
     depth[~(np.isfinite(depth) & (depth > 0))] = 0.0
     return depth
 
@@ -150,11 +199,12 @@ def depth_metrics(
             )
 
     ratio = np.maximum(d / g, g / d)
+    t1, t2, t3 = DELTA_THRESHOLDS
     return DepthMetrics(
         abs_rel=float(np.mean(np.abs(d - g) / g)),
-        delta1=float(np.mean(ratio < 1.25)),
-        delta2=float(np.mean(ratio < 1.25**2)),
-        delta3=float(np.mean(ratio < 1.25**3)),
+        delta1=float(np.mean(ratio < t1)),
+        delta2=float(np.mean(ratio < t2)),
+        delta3=float(np.mean(ratio < t3)),
         rmse=float(np.sqrt(np.mean((d - g) ** 2))),
         log10=float(np.mean(np.abs(np.log10(d) - np.log10(g)))),
         n_valid=n,
@@ -303,8 +353,8 @@ def _decode_png16(data: bytes) -> np.ndarray:
     """Decode bytes that must be a single-channel 16-bit PNG into an HxW uint16 array."""
     if not data.startswith(_PNG_SIGNATURE):
         raise ValueError(
-            "expected the bytes of a PNG file for kind='png16', but they do not start with "
-            "the PNG signature; for a NumPy array use kind='npy'."
+            "this is not a PNG file: its first bytes are not the PNG signature. "
+            "A NumPy array saved with numpy.save is read with kind='npy'."
         )
     img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None:
@@ -318,8 +368,8 @@ def _decode_npy(data: bytes) -> np.ndarray:
     """Load bytes that must be a ``.npy`` file holding a 2-D real-valued array."""
     if not data.startswith(_NPY_MAGIC):
         raise ValueError(
-            "expected the bytes of a .npy file (written by np.save) for kind='npy'; "
-            "for a 16-bit PNG use kind='png16'."
+            "this is not a NumPy .npy file (one written by numpy.save): its first bytes are "
+            "not the .npy signature. A 16-bit PNG is read with kind='png16'."
         )
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)

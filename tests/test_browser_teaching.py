@@ -117,7 +117,7 @@ def test_teaching_pages_in_a_real_browser(server: str, playwright_factory, tmp_p
             assert _metric(page, "Distance A–B").endswith(" m")
             full_page_screenshot(page, "calibrate")
 
-            _open(page, "Evaluate vs Ground Truth", "Evaluate against Ground Truth")
+            _open(page, "Evaluate vs Ground Truth", "Evaluate vs Ground Truth")
             page.get_by_text("No ground truth at hand? A self-check").click()
             with page.expect_download(timeout=UI_TIMEOUT) as download:
                 page.get_by_role("button", name=re.compile("Synthetic ground truth")).click()

@@ -10,6 +10,7 @@ from core.calibration import (
     CalibrationError,
     CalibrationPoint,
     calibrate,
+    check_points,
     measure_distance,
 )
 
@@ -80,8 +81,15 @@ def test_point_outside_the_image_is_named(x: int, y: int) -> None:
 @pytest.mark.parametrize("distance", [0.0, -2.0, math.inf, math.nan])
 def test_non_positive_or_non_finite_distance_is_refused(distance: float) -> None:
     pts = [CalibrationPoint(0, 0, 3.0), CalibrationPoint(20, 10, distance)]
-    with pytest.raises(CalibrationError, match="point 2 .*positive finite"):
+    with pytest.raises(CalibrationError, match="point 2 .*must be a positive number of metres"):
         calibrate(_ramp(), pts)
+
+
+def test_a_typed_minus_sign_is_kept_and_refused_even_alone() -> None:
+    # finding 10: "-4" must never silently become 4, and one point is enough to say so
+    with pytest.raises(CalibrationError, match=r"point 1 at \(x=2, y=3\) has distance -4 m"):
+        check_points([CalibrationPoint(2, 3, -4.0)], (20, 30))
+    check_points([CalibrationPoint(2, 3, 4.0)], (20, 30))  # a single good point is fine so far
 
 
 def test_points_at_the_same_predicted_depth_are_refused() -> None:
@@ -101,9 +109,28 @@ def test_points_at_nearly_the_same_predicted_depth_are_refused() -> None:
 
 
 def test_the_same_pixel_twice_with_different_distances_is_refused() -> None:
-    pts = [CalibrationPoint(3, 3, 1.0), CalibrationPoint(3, 3, 2.0)]
-    with pytest.raises(CalibrationError, match="same depth"):
+    # finding 10: two clicks on one pixel, 3 m and 5 m, is a conflict, not "the same depth"
+    pts = [CalibrationPoint(3, 3, 3.0), CalibrationPoint(3, 3, 5.0)]
+    expected = r"points 1 and 2 are the same pixel \(x=3, y=3\) twice, with conflicting distances 3 m and 5 m"
+    with pytest.raises(CalibrationError, match=expected):
         calibrate(_ramp(), pts)
+
+
+def test_the_same_pixel_twice_with_one_distance_is_refused_among_others() -> None:
+    pts = [CalibrationPoint(0, 0, 5.0), CalibrationPoint(3, 3, 2.0), CalibrationPoint(3, 3, 2.0)]
+    with pytest.raises(CalibrationError, match=r"points 2 and 3 are the same pixel .* same distance 2 m"):
+        calibrate(_ramp(), pts)
+
+
+def test_messages_name_points_by_the_given_numbers() -> None:
+    # the page numbers points by their table row, which skips rows still missing a value
+    pts = [CalibrationPoint(3, 3, 3.0), CalibrationPoint(3, 3, 5.0)]
+    with pytest.raises(CalibrationError, match="points 2 and 5 are the same pixel"):
+        calibrate(_ramp(), pts, numbers=[2, 5])
+    with pytest.raises(CalibrationError, match=r"point 4 \(1 m\) is nearer than point 7 \(5 m\)"):
+        calibrate(_ramp(), [CalibrationPoint(0, 0, 1.0), CalibrationPoint(29, 19, 5.0)], numbers=[4, 7])
+    with pytest.raises(ValueError, match="numbers must name each"):
+        check_points(pts, (20, 30), numbers=[1])
 
 
 def test_depth_order_contradicting_the_model_is_refused() -> None:

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from core.alignment import AlignmentError
-from core.ground_truth_report import ground_truth_report, synthetic_ground_truth
+from core.colormaps import COLORMAPS, colorize, colormap_lut
+from core.ground_truth_report import (
+    ASPECT_TOLERANCE,
+    ground_truth_report,
+    measured_image,
+    no_measurement_colour,
+    synthetic_ground_truth,
+)
 
 
 def _pred(height: int = 60, width: int = 80) -> np.ndarray:
@@ -45,6 +52,53 @@ def test_a_lower_resolution_ground_truth_gets_the_prediction_resized():
 def test_a_different_aspect_ratio_is_measured():
     report = ground_truth_report(_pred(60, 80), np.full((60, 60), 3.0, np.float32) + np.eye(60, dtype=np.float32))
     assert report.aspect_mismatch == pytest.approx(80 / 60 - 1.0)
+    assert report.misaligned and report.aspect_mismatch > ASPECT_TOLERANCE
+    same_aspect = ground_truth_report(_pred(120, 160), np.full((60, 80), 2.0, np.float32) + np.eye(60, 80, dtype=np.float32))
+    assert same_aspect.resized and not same_aspect.misaligned
+
+
+def test_no_measurement_is_drawn_in_a_colour_the_map_never_uses():
+    # finding 2: a 0 ("no measurement") was clipped to the near end and drawn as the nearest depth
+    depth = np.array([[1.0, 2.0, 0.0], [4.0, 0.0, 8.0]], np.float32)
+    valid = depth > 0
+
+    image = measured_image(depth, valid, "inferno", 1.0, 8.0, invert=True)
+
+    name, rgb = no_measurement_colour("inferno")
+    assert name == "grey" and (image[~valid] == rgb).all()
+    np.testing.assert_array_equal(image[valid], colorize(depth, "inferno", 1.0, 8.0, invert=True)[valid])
+    near = colorize(np.array([[1.0]], np.float32), "inferno", 1.0, 8.0, invert=True)[0, 0]
+    assert not (image[~valid] == near).all(axis=-1).any()  # the old rendering: holes as bright as the nearest pixel
+
+
+@pytest.mark.parametrize("cmap", list(COLORMAPS))
+def test_the_no_measurement_colour_stands_apart_from_every_colormap(cmap):
+    name, rgb = no_measurement_colour(cmap)
+    distance = np.sqrt(((colormap_lut(cmap).astype(np.float64) - rgb) ** 2).sum(axis=1)).min()
+    assert distance >= 60.0, (name, distance)  # 60 of 441 (black to white): plainly another colour
+
+
+def test_measured_image_checks_its_inputs():
+    with pytest.raises(ValueError, match="bool mask"):
+        measured_image(np.ones((2, 2)), np.ones((2, 2)), "inferno", 0.0, 1.0)
+    with pytest.raises(ValueError, match="lo < hi"):
+        measured_image(np.ones((2, 2)), np.ones((2, 2), bool), "inferno", 1.0, 1.0)
+    with pytest.raises(ValueError, match="HxW"):
+        measured_image(np.ones(4), np.ones(4, bool), "inferno", 0.0, 1.0)
+
+
+def test_the_scatter_range_fits_the_data_on_both_axes():
+    # finding 11: the axis spanned -5..15 m for data in 1..8.7 m
+    pred = _pred()
+    gt = (1.0 / (0.004 * pred + 0.05)).astype(np.float32)
+    report = ground_truth_report(pred, gt)
+
+    lo, hi = report.scatter_range
+    data_lo = min(report.sample_true.min(), report.sample_pred.min())
+    data_hi = max(report.sample_true.max(), report.sample_pred.max())
+    span = data_hi - data_lo
+    assert lo == pytest.approx(max(data_lo - 0.05 * span, 0.0)) and hi == pytest.approx(data_hi + 0.05 * span)
+    assert 0.0 <= lo < data_lo and hi > data_hi
 
 
 def test_noise_lowers_delta1():

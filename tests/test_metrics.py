@@ -9,10 +9,12 @@ import pytest
 
 from core.alignment import AlignmentError
 from core.metrics import (
+    DELTA_THRESHOLDS,
     DepthMetrics,
     depth_metrics,
     error_map,
     evaluate,
+    ground_truth_kind,
     load_ground_truth,
     resize_to,
 )
@@ -64,6 +66,7 @@ def test_delta_thresholds_separate() -> None:
     m = depth_metrics(d, g)
 
     assert (m.delta1, m.delta2, m.delta3) == (0.5, 0.75, 1.0)
+    assert DELTA_THRESHOLDS == (1.25, 1.5625, 1.953125)  # factors, not "within 25 %, 56 %, 95 %"
 
 
 def test_depth_metrics_mask_restricts_pixels() -> None:
@@ -207,7 +210,7 @@ def test_resize_to_rejects_bad_shape(shape: tuple) -> None:
 # ---------------------------------------------------------------- load_ground_truth
 
 
-@pytest.mark.parametrize(("unit", "factor"), [("mm", 1e-3), ("m", 1.0)])
+@pytest.mark.parametrize(("unit", "factor"), [("mm", 1e-3), ("1/256 m", 1.0 / 256.0), ("m", 1.0)])
 def test_png16_round_trip(unit: str, factor: float) -> None:
     raw = np.array([[0, 1, 1500], [65535, 250, 0]], dtype=np.uint16)
 
@@ -278,6 +281,24 @@ def _pickled_npy(arr: np.ndarray) -> bytes:
     f = io.BytesIO()
     np.save(f, arr, allow_pickle=True)
     return f.getvalue()
+
+
+def test_the_kind_of_file_comes_from_its_content() -> None:
+    png, npy = _encode_png(np.ones((2, 2), dtype=np.uint16)), _npy_bytes(np.ones((2, 2)))
+    assert ground_truth_kind(png) == "png16" and ground_truth_kind(npy) == "npy"
+    np.testing.assert_array_equal(load_ground_truth(npy, kind="auto", unit="m"), np.ones((2, 2)))
+    assert load_ground_truth(png, kind="auto", unit="mm")[0, 0] == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("data", [b"depth,x,y\n1.5,0,0\n", b"\xff\xd8\xff\xe0 a JPEG"])
+def test_a_file_that_is_neither_says_so_in_plain_words(data: bytes) -> None:
+    # finding 11: a text file renamed .npy got "for kind='npy'; for a 16-bit PNG use kind='png16'"
+    with pytest.raises(ValueError) as info:
+        load_ground_truth(data, kind="auto", unit="m")
+    message = str(info.value)
+    assert message.startswith("this file is neither a PNG image nor a NumPy array")
+    assert "numpy.save" in message and "kind=" not in message
+    assert ("text file" in message) == data.startswith(b"depth")
 
 
 def test_loader_argument_errors() -> None:

@@ -220,7 +220,8 @@ def test_two_typed_points_give_an_exact_fit_and_metres(open_page, depth):
     np.testing.assert_allclose(table["calibrated (m)"], [r[2] for r in rows], rtol=1e-5)
     # the map, its histogram and the downloads are now in metres
     depth_m = 1.0 / (s * depth.astype(np.float64) + t)
-    assert shown["Nearest"] == f"{depth_m.min():.2f} m" and shown["Farthest"] == f"{depth_m.max():.2f} m"
+    lo, hi = np.percentile(depth_m, [1, 99])  # the views show the 1st to 99th percentile
+    assert shown["Near end (p1)"] == f"{lo:,.2f} m" and shown["Far end (p99)"] == f"{hi:,.2f} m"
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert any(sp["layout"].get("xaxis", {}).get("title", {}).get("text") == "depth (metres)" for sp in specs)
     assert any(sp["layout"].get("scene", {}).get("yaxis", {}).get("title", {}).get("text") == "depth (m)" for sp in specs)
@@ -321,7 +322,7 @@ def test_a_16_bit_png_in_millimetres_and_its_unit(open_page, depth):
     data = buf.tobytes()
 
     rmse = {}
-    for label, unit in (("millimetres (mm)", "mm"), ("metres (m)", "m")):  # the same file, read both ways
+    for label, unit in (("1 mm (depth cameras, NYU Depth v2)", "mm"), ("1/256 m (KITTI)", "1/256 m")):  # both ways
         _upload_gt(at, "gt.png", data, unit=label)
         assert not at.error, at.error
         expected = ground_truth_report(depth, load_ground_truth(data, kind="png16", unit=unit)).metrics
@@ -329,9 +330,9 @@ def test_a_16_bit_png_in_millimetres_and_its_unit(open_page, depth):
         assert shown["AbsRel"] == f"{expected.abs_rel:.4f}" and float(shown["AbsRel"]) < 1e-3  # only mm rounding
         assert shown["δ < 1.25"] == "1.0000"
         assert shown["RMSE"] == f"{expected.rmse:.4f} m"
-        assert f"16-bit PNG in {unit}" in " ".join(x.value for x in at.success)
+        assert f"one step = {'1 mm' if unit == 'mm' else unit}" in " ".join(x.value for x in at.success)
         rmse[unit] = expected.rmse
-    assert rmse["m"] == pytest.approx(1000 * rmse["mm"], rel=1e-3)  # AbsRel is scale-free, RMSE is not
+    assert rmse["1/256 m"] == pytest.approx(1000 / 256 * rmse["mm"], rel=1e-3)  # AbsRel is scale-free, RMSE is not
 
 
 def test_a_bad_ground_truth_file_is_refused(open_page):

@@ -1,27 +1,58 @@
 """The calibration points as the page keeps them: a small list of dicts, shown in a table.
 
-``st.session_state`` holds the points as ``[{"x": int, "y": int, "distance_m": float | None}]``;
-the page shows them in an ``st.data_editor`` whose columns are :data:`COLUMNS`. A row whose
-distance is still empty (a pixel just clicked) is kept but not used for the fit.
+``st.session_state`` holds the points as ``[{"x": int | None, "y": int | None,
+"distance_m": float | None}]``; the page shows them in an ``st.data_editor`` whose columns
+are :data:`COLUMNS`. A row with a pixel but no distance yet (a pixel just clicked), or with
+a distance but no pixel yet (typed into the table's empty last line), is kept and shown, and
+the page says what it still needs; only complete rows are used for the fit.
 
-The editor's own state is a list of changes to the table it was given. The page folds those
-changes into the stored rows (:func:`apply_editor_changes`) and starts a fresh editor, so an
-edit is never applied twice and survives a visit to another page.
+The editor's own state is a list of changes to the table it was given (its *base*). The page
+keeps the base fixed while the user types, so the editor is never rebuilt under a cell being
+edited, and reads the current rows as base + changes (:func:`apply_editor_changes`). It
+rebuilds the editor from the current rows only when they change from outside (a click on
+the photo, an example, "Clear") or after a visit to another page, where Streamlit forgets
+the editor's state.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 
 from core.calibration import CalibrationPoint
 
-__all__ = ["COLUMNS", "apply_editor_changes", "frame_to_rows", "points_from_rows", "rows_to_frame"]
+__all__ = [
+    "COLUMNS",
+    "TableStatus",
+    "apply_editor_changes",
+    "frame_to_rows",
+    "place_click",
+    "points_from_rows",
+    "rows_to_frame",
+]
 
 #: Column names of the table, in order: pixel column, pixel row, distance in metres.
 COLUMNS: tuple[str, str, str] = ("x (px)", "y (px)", "distance (m)")
+
+
+@dataclass(frozen=True)
+class TableStatus:
+    """What the rows give the fit, and what they still lack.
+
+    Attributes:
+        points: the complete rows, as calibration points, in table order.
+        row_numbers: the 1-based table row of each point.
+        need_distance: 1-based rows with a pixel and no distance.
+        need_pixel: 1-based rows with a distance and no complete pixel.
+    """
+
+    points: list[CalibrationPoint]
+    row_numbers: list[int]
+    need_distance: list[int]
+    need_pixel: list[int]
 
 
 def rows_to_frame(rows: Iterable[dict]) -> pd.DataFrame:
@@ -48,27 +79,59 @@ def _number(value: object) -> float | None:
     return None if math.isnan(number) else number
 
 
+def _pixel(value: object) -> int | None:
+    number = _number(value)
+    return None if number is None or not math.isfinite(number) else int(round(number))
+
+
 def frame_to_rows(frame: pd.DataFrame) -> list[dict]:
-    """The rows of an edited table, as stored: rows without both coordinates are dropped."""
+    """The rows of an edited table, as stored: only rows left entirely empty are dropped."""
     x, y, d = COLUMNS
     rows = []
     for record in frame.to_dict("records"):
-        px, py = _number(record.get(x)), _number(record.get(y))
-        if px is None or py is None:
-            continue
-        rows.append({"x": int(round(px)), "y": int(round(py)), "distance_m": _number(record.get(d))})
+        row = {"x": _pixel(record.get(x)), "y": _pixel(record.get(y)), "distance_m": _number(record.get(d))}
+        if any(value is not None for value in row.values()):
+            rows.append(row)
     return rows
 
 
-def points_from_rows(rows: Iterable[dict]) -> tuple[list[CalibrationPoint], int]:
-    """Calibration points from the rows that have a distance, and how many rows still lack one."""
-    points, waiting = [], 0
-    for row in rows:
+def points_from_rows(rows: Iterable[dict]) -> TableStatus:
+    """The complete rows as calibration points, and which rows still lack a distance or a pixel.
+
+    A distance is passed on as typed, sign included: :func:`core.calibration.check_points`
+    refuses a negative one with a message, instead of the table silently dropping it.
+    """
+    points, numbers, need_distance, need_pixel = [], [], [], []
+    for number, row in enumerate(rows, start=1):
+        has_pixel = row.get("x") is not None and row.get("y") is not None
         if row.get("distance_m") is None:
-            waiting += 1
+            if has_pixel:
+                need_distance.append(number)
+            continue
+        if not has_pixel:
+            need_pixel.append(number)
             continue
         points.append(CalibrationPoint(int(row["x"]), int(row["y"]), float(row["distance_m"])))
-    return points, waiting
+        numbers.append(number)
+    return TableStatus(points, numbers, need_distance, need_pixel)
+
+
+def place_click(rows: list[dict], x: int, y: int) -> list[dict]:
+    """The rows after a click on pixel ``(x, y)``.
+
+    The click gives its pixel to the first row that has a distance but no pixel (the user
+    typed the distance first); otherwise it adds a row waiting for its distance.
+
+    Example:
+        >>> place_click([{"x": None, "y": None, "distance_m": 2.0}], 5, 6)
+        [{'x': 5, 'y': 6, 'distance_m': 2.0}]
+    """
+    out = [dict(row) for row in rows]
+    for row in out:
+        if row.get("distance_m") is not None and (row.get("x") is None or row.get("y") is None):
+            row["x"], row["y"] = int(x), int(y)
+            return out
+    return [*out, {"x": int(x), "y": int(y), "distance_m": None}]
 
 
 def apply_editor_changes(rows: list[dict], changes: dict) -> list[dict]:
@@ -80,7 +143,7 @@ def apply_editor_changes(rows: list[dict], changes: dict) -> list[dict]:
             value}), ``added_rows`` (list of {column: value}) and ``deleted_rows`` (indices).
 
     Returns:
-        New rows; rows left without both coordinates are dropped.
+        New rows; rows left entirely empty are dropped.
     """
     frame = rows_to_frame(rows).astype(object)
     for index, edits in (changes.get("edited_rows") or {}).items():

@@ -49,8 +49,11 @@ def channel_histogram_figure(hist: ChannelHistograms) -> go.Figure:
     return fig
 
 
-def metres_histogram_figure(hist: DepthHistogram, cmap: str) -> go.Figure:
-    """Histogram of a calibrated map, in metres, bars coloured as the metres heatmap (near bright)."""
+def metres_histogram_figure(hist: DepthHistogram, cmap: str, title: str = "Histogram of the calibrated depth") -> go.Figure:
+    """Histogram of a calibrated map, in metres, bars coloured as the metres heatmap (near bright).
+
+    The x-axis spans the histogram's edges, e.g. the window of ``core.metric_depth.metric_range``.
+    """
     centres = (hist.edges[:-1] + hist.edges[1:]) / 2
     lo, hi = float(hist.edges[0]), float(hist.edges[-1])
     position = np.zeros_like(centres) if hi <= lo else (hi - centres) / (hi - lo)  # near = 1 = bright
@@ -60,7 +63,7 @@ def metres_histogram_figure(hist: DepthHistogram, cmap: str) -> go.Figure:
         go.Bar(x=centres, y=hist.counts, width=float(hist.edges[1] - hist.edges[0]), marker={"color": colours},
                hovertemplate="%{x:.3f} m<br>%{y:,} pixels<extra></extra>")
     )
-    fig.update_layout(title="Histogram of the calibrated depth", xaxis_title="depth (metres)", yaxis_title="pixels",
+    fig.update_layout(title=title, xaxis_title="depth (metres)", yaxis_title="pixels", xaxis_range=[lo, hi],
                       bargap=0, height=300, margin=_MARGIN, showlegend=False)
     return fig
 
@@ -81,10 +84,13 @@ def metres_heatmap_figure(depth_m: np.ndarray, valid: np.ndarray, cmap: str, lo:
     return fig
 
 
-def scatter_figure(true_m: np.ndarray, pred_m: np.ndarray) -> go.Figure:
-    """Aligned prediction against ground truth (metres), with the line y = x."""
-    lo = float(min(true_m.min(), pred_m.min())) if true_m.size else 0.0
-    hi = float(max(true_m.max(), pred_m.max())) if true_m.size else 1.0
+def scatter_figure(true_m: np.ndarray, pred_m: np.ndarray, axis_range: tuple[float, float]) -> go.Figure:
+    """Aligned prediction against ground truth (metres), with the line y = x.
+
+    Both axes span ``axis_range`` (e.g. ``GroundTruthReport.scatter_range``), at one scale:
+    the plot area shrinks to a square instead of the axes stretching past the data.
+    """
+    lo, hi = (float(v) for v in axis_range)
     fig = go.Figure()
     fig.add_trace(
         go.Scattergl(x=true_m, y=pred_m, mode="markers", marker={"size": 3, "color": "#4fc3f7", "opacity": 0.5},
@@ -97,7 +103,8 @@ def scatter_figure(true_m: np.ndarray, pred_m: np.ndarray) -> go.Figure:
         xaxis_title="true depth (metres)", yaxis_title="aligned prediction (metres)",
         height=420, margin=_MARGIN, legend={"orientation": "h", "y": -0.2},
     )
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(range=[lo, hi], constrain="domain")
+    fig.update_yaxes(range=[lo, hi], scaleanchor="x", scaleratio=1, constrain="domain")
     return fig
 
 
