@@ -22,7 +22,7 @@ st.set_page_config(
     page_title="MiDaS depth explorer",
     page_icon="🌗",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",  # collapsed on a phone, open on a wider screen
 )
 keep_settings()
 

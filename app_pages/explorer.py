@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import streamlit as st
 
 from core.colormaps import colorize
@@ -17,13 +18,19 @@ from ui.settings import COLORMAP_NAMES
 
 st.title("Depth Explorer")
 
-current = current_prediction()
+# Streamlit draws the prediction's spinner over whatever follows it (its slot has no height), which
+# was the last run's caption: so the spinner gets a slot of its own, and the caption's slot is blank
+# until the prediction is there
+status = st.container()
+caption_slot = st.space(44)  # px, the spinner's height; replaced below, never emptied, so nothing moves up under it
+with status:
+    current = current_prediction()
 if current is None:
     st.stop()
 
 height, width = current.rgb.shape[:2]
 net_h, net_w = current.net_hw
-st.caption(
+caption_slot.caption(
     f"**{current.name}** · {width}×{height} px · network input {net_w}×{net_h} (N = {current.info.size}) · "
     f"values are {AXIS_LABEL}."
 )
@@ -72,6 +79,18 @@ def _downloads(current: CurrentPrediction, cmap: str, lo: float, hi: float, inve
         )
 
 
+def _empty_window_warning(share_above: float, value: float, clip: tuple[float, float]) -> None:
+    """Say what an empty clipping window draws: two colours split at ``value``, or one."""
+    window = f"p{clip[0]:g}–p{clip[1]:g} is the single value {value:.4g}"
+    if 0.0 < share_above < 1.0:
+        st.warning(f"The clipping range is empty ({window}): the heatmap has only two colours. The "
+                   f"{share_above:.1%} of pixels above it get the near colour, the rest the far colour. "
+                   "Widen the range to see the depth in between.")
+    else:
+        st.warning(f"The clipping range is empty ({window}): every pixel gets the "
+                   f"{'near' if share_above else 'far'} colour. Widen the range.")
+
+
 @st.fragment
 def explorer_view(current: CurrentPrediction) -> None:
     """Everything a view control changes; reruns alone, never the network."""
@@ -88,9 +107,10 @@ def explorer_view(current: CurrentPrediction) -> None:
     opacity = c4.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="overlay_opacity", persist_state="session")
 
     lo, hi = (float(v) for v in hist.percentiles(clip))
-    if hi <= lo:
-        st.warning("The clipping range is empty: every pixel gets the same colour. Widen it.")
     heat_small = colorize(depth_small, cmap, lo, hi, invert)
+    if hi <= lo:
+        # an empty window is a threshold, not one colour: pixels above it get the near end's colour
+        _empty_window_warning(float(np.mean(depth_small > np.float32(lo))), lo, clip)
     near_end = "low (dark)" if invert else "high (bright)"
     # quality-90 JPEGs, encoded on a second core while the charts are built, drawn into their slots last
     jpegs = jpeg_bytes_async([heat_small, blend(rgb_small, heat_small, opacity)])
@@ -102,10 +122,12 @@ def explorer_view(current: CurrentPrediction) -> None:
     overlay_slot = left.empty()
     probe = pixel_probe(current.depth, hist, lo, hi, invert)
     right.plotly_chart(probe_figure(probe, cmap, height, width), key="probe_chart", config={"displaylogo": False})
+    right.caption("Hover the probe for a pixel's x, y, raw value, normalised value and percentile.")
 
     log_counts = st.toggle("Log-scale counts", key="hist_log", persist_state="session", help="Shows the sparse tails next to a tall peak.")
     st.plotly_chart(histogram_figure(hist, lo, hi, clip, cmap, invert, log_counts), key="histogram_chart",
                     config={"displaylogo": False})
+    st.caption("Bars are coloured as the heatmap colours those values; the colour range is the unshaded band.")
     heat_jpeg, overlay_jpeg = jpegs.result()
     heat_slot.image(data_url(heat_jpeg), width="stretch",
                     caption=f"Heatmap · {cmap} · near = {near_end} end · clipped to p{clip[0]:g}–p{clip[1]:g}")
@@ -122,8 +144,9 @@ def explorer_view(current: CurrentPrediction) -> None:
     )
     for column, (label, value) in zip(st.columns(len(metrics)), metrics):
         column.metric(label, value)
+    # two columns, one row per percentile: seven side by side ran off a phone's screen
     st.dataframe(
-        {f"p{q:g}": [f"{v:.4g}"] for q, v in stats.percentiles.items()},
+        {"percentile": [f"p{q:g}" for q in stats.percentiles], "value": [f"{v:.4g}" for v in stats.percentiles.values()]},
         hide_index=True,
         key="percentile_table",
     )

@@ -8,7 +8,8 @@ import streamlit as st
 
 from core.exports import ply_bytes
 from core.pointcloud import MAX_BUDGET
-from ui.charts import AXIS_LABEL, CAMERA_PRESETS, point_cloud_figure
+from ui.camera_keeper import keep_camera
+from ui.charts import AXIS_LABEL, point_cloud_figure
 from ui.cloud import COLOR_MODES, build_cloud, cloud_settings, inverse_depth_reference
 from ui.current import CurrentPrediction, current_prediction
 
@@ -43,7 +44,6 @@ def cloud_view(current: CurrentPrediction) -> None:
               help="Near/far clipping: drop the nearest and farthest points by depth percentile.")
     c3.radio("Colour by", COLOR_MODES, key="pc_colors", persist_state="session", horizontal=True,
              help="Depth colours use the Depth Explorer's colormap, clipping and invert.")
-    camera = c3.radio("Camera", tuple(CAMERA_PRESETS), key="pc_camera", persist_state="session", horizontal=True)
 
     settings = cloud_settings()
     st.latex(r"\text{depth} = \dfrac{1}{\text{scale} \times d \,/\, %s + \text{shift}}" % f"{reference:.4g}")
@@ -55,13 +55,17 @@ def cloud_view(current: CurrentPrediction) -> None:
     if len(cloud) == 0:
         st.warning("No point survives these settings: raise the shift or widen the kept percentiles.")
         return
-    st.plotly_chart(point_cloud_figure(cloud, camera), key="cloud_chart", config={"displaylogo": False})
+    # the views and "Reset view" are buttons in the chart: they move the camera in the browser, and the
+    # camera the user chose is kept when a slider redraws the chart, until another photo is shown
+    st.plotly_chart(point_cloud_figure(cloud, "Front", uirevision=current.digest), key="cloud_chart",
+                    config={"displaylogo": False})
+    keep_camera("cloud_chart")
 
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", current.name.rsplit(".", 1)[0]).strip("_") or "image"
     left, right = st.columns([3, 1], vertical_alignment="center")
     left.caption(
         f"Showing **{len(cloud):,} points** of {current.rgb.shape[0] * current.rgb.shape[1]:,} pixels · "
-        f"field of view {settings.fov_deg:g}° · drag to rotate, scroll to zoom."
+        f"field of view {settings.fov_deg:g}° · drag to rotate, scroll to zoom, or pick a view above the chart."
     )
     right.download_button(
         "Point cloud .ply", data=lambda: ply_bytes(cloud), file_name=f"{stem}_point_cloud.ply",

@@ -84,7 +84,7 @@ def test_upload_heatmap_point_cloud_and_screenshots(server: str, sync_playwright
             heatmap = page.locator('[data-testid="stImage"]').filter(has_text=re.compile("^Heatmap ·")).locator("img")
             heatmap.wait_for(state="visible", timeout=UI_TIMEOUT)
             page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=heatmap.element_handle())
-            assert page.locator(".js-plotly-plot").count() >= 2  # the probe and the histogram
+            page.locator(".js-plotly-plot").nth(1).wait_for(timeout=UI_TIMEOUT)  # the probe and the histogram
             page.get_by_text("relative inverse depth (unitless, larger = nearer)").first.wait_for()
             assert page.get_by_text(PHOTO.name).count() >= 1
             full_page_screenshot(page, "explorer")

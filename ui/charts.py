@@ -9,11 +9,13 @@ from plotly.colors import qualitative
 from core.colormaps import COLORMAPS, colormap_lut, is_monotonic_luminance, luminance_profile
 from core.depth import DepthHistogram, normalize
 from core.display import PixelProbe, palette_indices
+from core.framing import frame_cloud
 from core.pointcloud import PointCloud
 
 __all__ = [
     "AXIS_LABEL",
     "CAMERA_PRESETS",
+    "MODEBAR",
     "colorscale",
     "histogram_figure",
     "lightness_figure",
@@ -24,15 +26,26 @@ __all__ = [
 #: The one name of the quantity the model predicts, used on every axis and colorbar.
 AXIS_LABEL = "relative inverse depth (unitless, larger = nearer)"
 
-#: Camera presets of the 3D chart. The scene shows x right, depth away, up up. "Front" sits
-#: just behind the pinhole, so the cloud looks like the photo; its eye is computed from the data.
-CAMERA_PRESETS: dict[str, dict] = {
-    "Front": {"up": {"x": 0, "y": 0, "z": 1}},
-    "Top": {"eye": {"x": 0.0, "y": -0.01, "z": 2.2}, "up": {"x": 0, "y": 1, "z": 0}},
-    "Side": {"eye": {"x": 2.2, "y": 0.0, "z": 0.1}, "up": {"x": 0, "y": 0, "z": 1}},
+#: The 3D chart's views (the names of :data:`core.framing.VIEWS`), each a button in the chart: choosing
+#: one moves the camera in the browser, without a rerun or a new figure.
+CAMERA_PRESETS: dict[str, str] = {
+    "Front": "from behind the camera, along its axis: the cloud reads as the photo",
+    "Top": "from above, far at the top",
+    "Side": "from the right, far to the right",
 }
 
+#: A chart's toolbar without the buttons few people use, so that it stays clear of a short
+#: title even on a phone (zoom, pan, reset, download and full screen remain).
+MODEBAR = {"remove": ["zoomIn2d", "zoomOut2d", "autoScale2d", "lasso2d", "select2d", "zoom3d", "pan3d",
+                      "orbitRotation", "tableRotation", "resetCameraDefault3d", "resetCameraLastSave3d",
+                      "hoverClosest3d"]}
+
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+_CLOUD_HEIGHT = 600  # px of the 3D chart
+_CLOUD_MARGIN = {"l": 0, "r": 0, "t": 44, "b": 0}  # the view buttons sit in the top margin
+# room around the box for its tick labels: seen from the top or the side, one axis recedes from
+# the eye and its labels stand out beyond the box's outline
+_CLOUD_VIEW_MARGINS = {"Front": 1.12, "Top": 1.35, "Side": 1.35}
 
 
 def colorscale(cmap: str, invert: bool = False, stops: int = 32) -> list[list]:
@@ -81,33 +94,44 @@ def histogram_figure(
         if x1 > x0
     ]
     annotations = []
-    for x, colour, side, text in (
-        (lo, "#4aa3ff", "right", f"far clip p{clip_pct[0]:g} = {lo:.4g}"),
-        (hi, "#ff7043", "left", f"near clip p{clip_pct[1]:g} = {hi:.4g}"),
+    # the axis spans the data, a little padded: plotly would widen it to fit each label's text
+    # (to -500...1000 for data in 0...380 on a phone), so the labels are placed inside instead,
+    # on the side of their line that faces the middle, at two heights so they never overlap
+    pad = 0.02 * (x_max - x_min) if x_max > x_min else 0.5
+    x_range = [x_min - pad, x_max + pad]
+    middle = (x_min + x_max) / 2
+    for x, colour, y, text in (
+        (lo, "#4aa3ff", 1.0, f"far clip p{clip_pct[0]:g} = {lo:.4g}"),
+        (hi, "#ff7043", 0.9, f"near clip p{clip_pct[1]:g} = {hi:.4g}"),
     ):
         shapes.append({**column, "type": "line", "x0": x, "x1": x, "line": {"color": colour, "dash": "dash"}})
-        annotations.append({"xref": "x", "yref": "y domain", "x": x, "y": 1, "xanchor": side, "yanchor": "top",
-                            "showarrow": False, "text": text})
+        annotations.append({"xref": "x", "yref": "y domain", "x": x, "y": y, "yanchor": "top",
+                            "xanchor": "left" if x <= middle else "right", "showarrow": False, "text": text})
     yaxis: dict = {"title": {"text": "pixels (log scale)" if log_counts else "pixels"},
                    "type": "log" if log_counts else "linear"}
+    if log_counts:
+        # one tick per decade, labelled 1, 10, 100, 1k, 10k: not plotly's "5, 2, 10k, 5, 2, 1000"
+        yaxis.update(dtick=1, tickformat="~s")
     tallest = int(counts.argmax())
     others = np.delete(counts, tallest)
     if not log_counts and others.size and counts[tallest] > 4 * max(others.max(), 1):
         # one bar (e.g. many exact zeros) would flatten the rest: cap the axis and label the peak
         top = float(others.max()) * 1.25
         yaxis["range"] = [0, top]
-        annotations.append({"x": float(centres[tallest]), "y": top * 0.88, "xanchor": "left", "yanchor": "top",
-                            "showarrow": False, "text": f" ▲ {int(counts[tallest]):,} px (off scale)",
+        peak = float(centres[tallest])
+        annotations.append({"x": peak, "y": top * 0.88, "xanchor": "left" if peak <= middle else "right",
+                            "yanchor": "top", "showarrow": False, "text": f" ▲ {int(counts[tallest]):,} px (off scale) ",
                             "font": {"size": 11}})
     layout = {
-        "title": {"text": "Histogram: the colour range is the unshaded band"},
-        "xaxis": {"title": {"text": AXIS_LABEL}},
+        "title": {"text": "Histogram"},  # short, clear of the toolbar on a phone; the page explains it
+        "xaxis": {"title": {"text": AXIS_LABEL}, "range": x_range},
         "yaxis": yaxis,
         "shapes": shapes,
         "annotations": annotations,
         "bargap": 0,
         "height": 330,
         "margin": _MARGIN,
+        "modebar": MODEBAR,
         "showlegend": False,
     }
     return go.Figure(data=[bar], layout=layout)
@@ -133,76 +157,104 @@ def probe_figure(probe: PixelProbe, cmap: str, aspect_height: int, aspect_width:
     }
     axis = {"showgrid": False, "constrain": "domain"}
     layout = {
-        "title": {"text": "Pixel probe: hover for x, y, raw value, normalised value and percentile"},
+        "title": {"text": "Pixel probe"},  # short, clear of the toolbar on a phone; the page says what to hover
         "xaxis": {**axis, "range": [-0.5, aspect_width - 0.5], "title": {"text": "x (pixels)"}},
         "yaxis": {**axis, "range": [aspect_height - 0.5, -0.5], "scaleanchor": "x", "scaleratio": 1,
                   "title": {"text": "y (pixels)"}},
         # about as tall as a half-width column shows the image, so the plot area is not letterboxed
         "height": int(np.clip(400 * aspect_height / max(aspect_width, 1), 180, 640)) + 110,
         "margin": _MARGIN,
+        "modebar": MODEBAR,
     }
     return go.Figure(data=[heatmap], layout=layout)
 
 
-def point_cloud_figure(cloud: PointCloud, camera: str) -> go.Figure:
-    """A WebGL 3D scatter of the cloud in its own colours: x right, depth away, up = -y.
+def _scene_vector(v: tuple[float, float, float]) -> dict[str, float]:
+    """Camera-frame box units -> the scene's: x, depth, y (the scene's vertical axis is reversed)."""
+    return {"x": v[0], "y": v[2], "z": -v[1] + 0.0}
+
+
+def point_cloud_figure(
+    cloud: PointCloud, camera: str = "Front", *, unit: str | None = None, uirevision: str = "cloud"
+) -> go.Figure:
+    """A WebGL 3D scatter of the cloud in its own colours, framed to fill the chart.
+
+    The scene shows the camera frame as it is: x to the right, depth away, y downwards (the
+    vertical axis is reversed, so up is up), the numbers those of the ``.ply``. The axes'
+    ranges, the box's proportions (the data's own) and each view's camera come from
+    :func:`core.framing.frame_cloud`. Buttons in the chart switch between the views of
+    :data:`CAMERA_PRESETS` and reset the view, in the browser, without a rerun.
 
     Args:
         cloud: the points, camera frame (x right, y down, z forward).
-        camera: a key of :data:`CAMERA_PRESETS`.
+        camera: the view the chart opens with, and returns to on "Reset view": a key of
+            :data:`CAMERA_PRESETS`.
+        unit: the unit of the coordinates after a calibration (e.g. "m"); None for the
+            relative, unitless geometry of a prediction.
+        uirevision: while this stays the same, the view the user turned to is kept: by plotly within
+            one graph, and by :func:`ui.camera_keeper.keep_camera` when Streamlit draws a new one.
     """
+    if camera not in CAMERA_PRESETS:
+        raise ValueError(f"camera must be one of {list(CAMERA_PRESETS)}, got {camera!r}")
     x, y, z = cloud.xyz[:, 0], cloud.xyz[:, 1], cloud.xyz[:, 2]
+    framing = frame_cloud(cloud.xyz, margin=_CLOUD_VIEW_MARGINS)
+    (x_range, y_range, z_range), aspect = framing.ranges, framing.aspect
+    cameras = {
+        name: {"eye": _scene_vector(view.eye), "center": _scene_vector(view.center), "up": _scene_vector(view.up)}
+        for name, view in framing.cameras.items()
+    }
     # colours as indices into a 256-entry palette: per-point colour strings take plotly seconds
     index, palette = palette_indices(cloud.rgb)
     last = max(len(palette) - 1, 1)
+    stops = palette if len(palette) > 1 else np.repeat(palette, 2, axis=0)
     marker = {
-        "size": 1.6,
+        # squares: plotly draws each marker as its glyph's triangles, 2 for a square and many for
+        # a circle, so squares paint in about half the time; at this size they look the same
+        "symbol": "square",
+        "size": 2,
         "color": index,
         "cmin": 0,
         "cmax": last,
-        "colorscale": [[i / last, f"rgb({r},{g},{b})"] for i, (r, g, b) in enumerate(palette.tolist())]
-        if len(palette) > 1 else [[0.0, "rgb({},{},{})".format(*palette[0])], [1.0, "rgb({},{},{})".format(*palette[0])]],
+        "colorscale": [[i / (len(stops) - 1), f"rgb({r},{g},{b})"] for i, (r, g, b) in enumerate(stops.tolist())],
         "showscale": False,
     }
-    fig = go.Figure(
-        go.Scatter3d(
-            x=x,
-            y=z,
-            z=-y,
-            mode="markers",
-            marker=marker,
-            hovertemplate="x %{x:.3f}<br>depth %{y:.3f}<br>up %{z:.3f}<extra></extra>",
-        )
-    )
+    trace = {
+        "type": "scatter3d",
+        "x": x,
+        "y": z,
+        "z": y,
+        "mode": "markers",
+        "marker": marker,
+        "hovertemplate": "x %{x:.3f}<br>y %{z:.3f}<br>depth %{y:.3f}<extra></extra>",
+    }
+    suffix = f", {unit}" if unit else ""
     axis = {"showbackground": False, "gridcolor": "rgba(128,128,128,0.3)", "zeroline": False}
-    coords = (x, z, -y)  # plot x, y, z
-    ranges = [(float(c.min()), float(c.max())) if len(c) else (0.0, 1.0) for c in coords]
-    spans = [max(hi - lo, 1e-9) for lo, hi in ranges]
-    ratio = [span / max(spans) for span in spans]
-    scene_camera = dict(CAMERA_PRESETS[camera])
-    if camera == "Front":
-        # plotly places the eye in box units: (value - middle) / span * aspect ratio per axis
-        def box(point: tuple[float, float, float]) -> dict[str, float]:
-            return {k: (v - (lo + hi) / 2) / span * r
-                    for k, v, (lo, hi), span, r in zip("xyz", point, ranges, spans, ratio)}
-
-        median_depth = float(np.median(z)) if len(z) else 1.0
-        scene_camera["eye"] = box((0.0, -0.9 * median_depth, 0.0))  # behind the pinhole, to see it all
-        scene_camera["center"] = box((0.0, median_depth, 0.0))
-    fig.update_layout(
-        scene={
-            "xaxis": {**axis, "title": {"text": "x (relative)"}, "range": ranges[0]},
-            "yaxis": {**axis, "title": {"text": "depth (relative)"}, "range": ranges[1]},
-            "zaxis": {**axis, "title": {"text": "up (relative)"}, "range": ranges[2]},
+    buttons = [
+        {"label": name, "method": "relayout", "args": [{"scene.camera": cameras[name]}]} for name in CAMERA_PRESETS
+    ] + [{"label": "Reset view", "method": "relayout", "args": [{"scene.camera": cameras[camera]}]}]
+    layout = {
+        "scene": {
+            "xaxis": {**axis, "title": {"text": f"x (right{suffix})"}, "range": list(x_range)},
+            "yaxis": {**axis, "title": {"text": f"depth ({unit or 'relative, unitless'})"}, "range": list(z_range)},
+            # plotly's 3D axes take no reversed range: autorange "reversed", held to the framed range
+            "zaxis": {**axis, "title": {"text": f"y (down{suffix})"}, "autorange": "reversed",
+                      "autorangeoptions": {"include": list(y_range)}},
             "aspectmode": "manual",
-            "aspectratio": dict(zip("xyz", ratio)),
-            "camera": scene_camera,
+            "aspectratio": {"x": aspect[0], "y": aspect[2], "z": aspect[1]},
+            "camera": cameras[camera],
+            "uirevision": uirevision,
         },
-        uirevision=camera,  # keep the user's rotation until another preset is chosen
-        height=640,
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
-    )
-    return fig
+        "updatemenus": [{
+            "type": "buttons", "direction": "right", "showactive": False, "buttons": buttons,
+            "x": 0, "y": 1, "xanchor": "left", "yanchor": "bottom",
+            "pad": {"t": 0, "b": 6, "l": 4}, "font": {"size": 12},
+        }],
+        "uirevision": uirevision,
+        "height": _CLOUD_HEIGHT,
+        "margin": _CLOUD_MARGIN,
+        "modebar": MODEBAR,
+    }
+    return go.Figure(data=[trace], layout=layout)
 
 
 def lightness_figure() -> go.Figure:
@@ -224,10 +276,12 @@ def lightness_figure() -> go.Figure:
             )
         )
     fig.update_layout(
-        title="Lightness along each colormap: a uniform map is a straight rising line",
+        # two short lines: one long line ran under the toolbar and off a phone's screen
+        title={"text": "Lightness along each colormap<br><sup>a uniform map is a straight rising line</sup>"},
         xaxis_title="position in the colormap (0 = far end, 1 = near end)",
         yaxis_title="lightness L* (0 black – 100 white)",
         height=380,
-        margin=_MARGIN,
+        margin={**_MARGIN, "t": 60},
+        modebar=MODEBAR,
     )
     return fig

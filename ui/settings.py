@@ -35,9 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "pc_scale": 1.0,
     "pc_shift": 0.1,
     "pc_keep_pct": (0.0, 100.0),  # (near, far) percentiles of depth kept
-    "pc_budget": 50_000,
+    "pc_budget": 20_000,  # points: a slider step redraws in ~2 s in software WebGL, not 4-7 s (python -m bench.cloud_view)
     "pc_colors": "Image RGB",
-    "pc_camera": "Front",
     # Colormap Lab
     "lab_crop_auto": True,
     "lab_crop_x": 0.5,
