@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.colormaps import COLORMAPS, colorize
-from core.exports import npy_bytes, png16_bytes, png_bytes
-from core.image_io import ImageDecodeError, read_with_reduction
-from core.openvino_backend import FastBackendError
-from core.transforms import check_net_size
-from core.weights import WeightsError
+from core.maps.colormaps import COLORMAPS, colorize
+from core.io.exports import npy_bytes, png16_bytes, png_bytes
+from core.io.images import ImageDecodeError, read_with_reduction
+from core.midas.openvino_backend import FastBackendError
+from core.midas.transforms import check_net_size
+from core.midas.weights import WeightsError
 
 __all__ = ["main"]
 
@@ -99,7 +99,7 @@ def _download_bar(done: int, total: int | None) -> None:
 
 def _load(args: argparse.Namespace, size: int = 256):
     """The predictor; a first run downloads the weights and converts the fast backend, on stderr."""
-    from core.predictor import load_predictor  # torch import deferred so `--help` is instant
+    from core.midas.predictor import load_predictor  # torch import deferred so `--help` is instant
 
     predictor = load_predictor(weights=args.weights, backend=args.backend, size=size, progress=_download_bar)
     if predictor.info.fallback:

@@ -50,7 +50,7 @@ def fast_cache(tmp_path_factory) -> Path:
     Exported as ``MIDAS_FAST_CACHE`` so that the dashboard, the CLI and every test server
     started as a subprocess share it: whichever runs first converts the model, once.
     """
-    from core.openvino_backend import CACHE_ENV_VAR
+    from core.midas.openvino_backend import CACHE_ENV_VAR
 
     cache = tmp_path_factory.getbasetemp() / "midas_fast_cache"
     mp = pytest.MonkeyPatch()
@@ -61,7 +61,7 @@ def fast_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def predictor(reference_weights):
-    from core.predictor import load_predictor
+    from core.midas.predictor import load_predictor
 
     return load_predictor(weights=reference_weights)
 
@@ -69,7 +69,7 @@ def predictor(reference_weights):
 @pytest.fixture(scope="session")
 def app_predictor(reference_weights, fast_cache):
     """The predictor the dashboard builds (backend "auto"): expected values are the app's, bit for bit."""
-    from core.predictor import load_predictor
+    from core.midas.predictor import load_predictor
 
     return load_predictor(weights=reference_weights, backend="auto")
 

@@ -1,6 +1,6 @@
 """A hostile-input corpus of image bytes, built in memory, with what decoding each must give.
 
-Every path that takes an image (``core.image_io``, the CLI, the dashboard upload) can push
+Every path that takes an image (``core.io.images``, the CLI, the dashboard upload) can push
 the same corpus through itself::
 
     for item in hostile_corpus():

@@ -1,0 +1,1 @@
+"""What the teaching pages show, as plain functions: pipeline stages, pitfalls, scale and shift, calibration examples, ground-truth reports, timing."""
