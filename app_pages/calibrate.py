@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import functools
-import re
 
 import numpy as np
 import streamlit as st
 
-from core.calibration import Calibration, CalibrationError, calibrate, check_points, measure_distance
-from core.calibration_examples import EXAMPLE_KINDS, example_points
-from core.exports import ply_bytes
-from core.metric_depth import MetricRange, depth_npy_m_bytes, depth_png16_mm_bytes, metric_histogram, metric_range
-from core.pointcloud import build_point_cloud
+from core.measure.calibration import Calibration, CalibrationError, calibrate, check_points, measure_distance
+from core.teaching.calibration_examples import EXAMPLE_KINDS, example_points
+from core.io.exports import file_stem, ply_bytes
+from core.measure.metric_depth import MetricRange, depth_npy_m_bytes, depth_png16_mm_bytes, metric_histogram, metric_range
+from core.geometry.pointcloud import build_point_cloud
 from ui.calibration_table import (
     COLUMNS,
     TableStatus,
@@ -52,10 +51,6 @@ _POINTS, _BASE, _FOR, _VERSION, _CLICKS = "cal_points", "cal_base", "cal_for", "
 _MODES = ("Add a calibration point", "Set measuring point A", "Set measuring point B")
 _MEASURE_KEYS = ("measure_ax", "measure_ay", "measure_bx", "measure_by")
 _WINDOW = (1.0, 99.0)  # percentiles of the calibrated depth that the views show, as the heatmap's colours
-
-
-def _stem(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", name.rsplit(".", 1)[0]).strip("_") or "image"
 
 
 def _editor_key() -> str:
@@ -235,12 +230,11 @@ def calibration_view(current: CurrentPrediction) -> None:
 
     st.subheader("2. The fit")
     points = status.points
-    rms = float(np.sqrt(np.mean(np.square(cal.residuals_m))))
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Scale s", f"{cal.scale:.6g}", help="In 1/z = s·d + t, per unit of relative inverse depth, in 1/m.")
     m2.metric("Shift t (1/m)", f"{cal.shift:.6g}")
     m3.metric("Points used", f"{len(points)}", help="Two points give an exact fit: every residual is 0.")
-    m4.metric("RMS residual", f"{rms:.4f} m")
+    m4.metric("RMS residual", f"{cal.rms_residual_m:.4f} m")
     _residual_table(cal, current.depth, status.row_numbers)
     st.caption("Residual = calibrated distance at the pixel − your distance. "
                + ("With two points the fit is exact." if len(points) == 2 else
@@ -305,7 +299,7 @@ def _metric_views(current: CurrentPrediction, cal: Calibration, depth_m: np.ndar
     st.caption(f"{len(cloud):,} points in metres, between {near:,.2f} and {far:,.2f} m, field of view {fov:g}° (set "
                "below, shared with the 3D Point Cloud page). Drag to rotate: the axes are in metres.")
 
-    stem = _stem(current.name)
+    stem = file_stem(current.name)
     d1, d2, d3 = st.columns(3)
     d1.download_button("Depth in metres (.npy)", data=lambda: depth_npy_m_bytes(depth_m, valid),
                        file_name=f"{stem}_depth_metres.npy", mime="application/octet-stream", key="cal_dl_npy",

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from core.colormaps import COLORMAPS, colorbar, colorize, is_monotonic_luminance
-from core.display import banding_crops, crop_box, downscale, lightness_strip, smoothest_crop
+from core.maps.colormaps import COLORMAPS, colorbar, colorize, is_monotonic_luminance
+from core.maps.display import banding_crops, crop_box, downscale, lightness_strip, smoothest_crop
 from ui.charts import AXIS_LABEL, lightness_figure
 from ui.current import CurrentPrediction, current_prediction
 from ui.inline_image import data_url

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
 import numpy as np
 import streamlit as st
 
-from core.alignment import AlignmentError
-from core.colormaps import colorize
-from core.display import downscale
-from core.ground_truth_report import (
+from core.measure.alignment import AlignmentError
+from core.maps.colormaps import colorize
+from core.io.exports import file_stem
+from core.maps.display import display_window, downscale
+from core.teaching.ground_truth_report import (
     GroundTruthReport,
-    ground_truth_report,
     measured_image,
-    no_measurement_colour,
+    no_measurement_color,
     synthetic_ground_truth,
 )
-from core.metric_depth import depth_png16_mm_bytes
-from core.metrics import DELTA_THRESHOLDS, ground_truth_kind, load_ground_truth
+from core.measure.metric_depth import depth_png16_mm_bytes
+from core.measure.metrics import DELTA_THRESHOLDS, ground_truth_kind, load_ground_truth
+from ui import cache
 from ui.current import CurrentPrediction, current_prediction
 from ui.inline_image import data_url
 from ui.teaching_charts import scatter_figure
@@ -48,25 +48,12 @@ current = current_prediction()
 if current is None:
     st.stop()
 
-#: What one step of a 16-bit PNG is (label -> core.metrics.UNIT_TO_METRES key).
+#: What one step of a 16-bit PNG is (label -> core.measure.metrics.UNIT_TO_METRES key).
 _PNG_STEPS = {"1 mm (depth cameras, NYU Depth v2)": "mm", "1/256 m (KITTI)": "1/256 m"}
 _STEP_NAMES = {"mm": "1 mm", "1/256 m": "1/256 m"}
 _KEPT = "gt_kept"  # session key: {"name", "digest", "file_id", "photo"} of the ground truth in use
 _VIEW = 640  # display width of the three maps
 _KEEP_MAX_BYTES = 64 << 20  # larger files are not kept across pages: the cache holds 4 of them at most
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def _kept_bytes(digest: str, _data: bytes | None = None) -> bytes:
-    """The ground-truth file by its SHA-256, so that a visit to another page does not lose it.
-
-    Called with the bytes when a file is uploaded; later with the digest alone. Raises
-    KeyError (never cached) when the entry has been evicted: the page then asks again.
-    """
-    del digest  # only a cache key
-    if _data is None:
-        raise KeyError("the ground-truth file is no longer in memory")
-    return _data
 
 
 def _keep_upload() -> None:
@@ -83,7 +70,7 @@ def _remember(upload, photo_digest: str) -> str:
     data = upload.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     if len(data) <= _KEEP_MAX_BYTES:
-        _kept_bytes(digest, data)
+        cache.kept_bytes(digest, data)
     st.session_state[_KEPT] = {"name": upload.name, "digest": digest, "file_id": upload.file_id,
                                "photo": photo_digest}
     return digest
@@ -91,14 +78,6 @@ def _remember(upload, photo_digest: str) -> str:
 
 def _forget() -> None:
     st.session_state.pop(_KEPT, None)
-
-
-@st.cache_data(max_entries=4, show_spinner="Aligning and scoring…")
-def _report(digest: str, size: int, weights_sha256: str, gt_digest: str, unit: str,
-            _depth: np.ndarray, _gt_m: np.ndarray) -> GroundTruthReport:
-    """The report, cached per (photo, network size, weights, ground-truth file, unit)."""
-    del digest, size, weights_sha256, gt_digest, unit  # only cache keys
-    return ground_truth_report(_depth, _gt_m)
 
 
 def _show(report: GroundTruthReport) -> None:
@@ -122,9 +101,8 @@ def _show(report: GroundTruthReport) -> None:
         h, w = report.gt_m.shape
         st.info(f"The ground truth is {w}×{h}; the prediction was resized to it (bilinear) before scoring.")
 
-    lo, hi = (float(v) for v in np.percentile(report.gt_m[report.valid], [1, 99]))
-    hi = max(hi, lo + 1e-6)
-    hole, _ = no_measurement_colour("inferno")
+    lo, hi = display_window(report.gt_m[report.valid], (1.0, 99.0))
+    hole, _ = no_measurement_color("inferno")
     holes = int(report.valid.size - np.count_nonzero(report.valid))
     st.subheader("Where it is wrong")
     c1, c2, c3 = st.columns(3)
@@ -135,7 +113,7 @@ def _show(report: GroundTruthReport) -> None:
     c2.image(data_url(downscale(colorize(report.aligned_m, "inferno", lo, hi, invert=True), _VIEW)), width="stretch",
              output_format="PNG",
              caption="Aligned prediction, same colours (every pixel: the model predicts them all)")
-    err_hi = max(float(np.percentile(report.error[report.valid], 98)), 1e-6)
+    _, err_hi = display_window(report.error[report.valid], (0.0, 98.0), from_zero=True)
     c3.image(data_url(downscale(measured_image(report.error, report.valid, "inferno", 0.0, err_hi), _VIEW)), width="stretch",
              output_format="PNG",
              caption=f"Relative error |z − z*| / z*, black = 0 to bright = {err_hi:.3g} (98th percentile); "
@@ -161,7 +139,7 @@ def _ground_truth_file(current: CurrentPrediction) -> tuple[str, bytes, str] | N
                 "the ground truth of this photo.", icon=":material/info:")
         return None
     try:
-        data = _kept_bytes(kept["digest"])
+        data = cache.kept_bytes(kept["digest"])
     except KeyError:
         _forget()
         st.info(f"**{kept['name']}** is no longer in the server's memory: upload it again.", icon=":material/info:")
@@ -197,7 +175,8 @@ def evaluation_view(current: CurrentPrediction) -> None:
         st.error(f"**{name}** cannot be read as ground truth: {e}", icon=":material/block:")
         return
     try:
-        report = _report(current.digest, current.info.size, current.info.sha256, gt_digest, unit, current.depth, gt_m)
+        report = cache.ground_truth_report(current.digest, current.info.size, current.info.sha256, gt_digest, unit,
+                                           current.depth, gt_m)
     except (ValueError, AlignmentError) as e:
         st.error(f"Cannot score against **{name}**: {e}", icon=":material/block:")
         return
@@ -223,7 +202,7 @@ with st.expander("No ground truth at hand? A self-check"):
         "inverse depth, spanning 1 m to 10 m. Uploading it must give AbsRel ≈ 0 and δ = 1: that checks the "
         "protocol, not the model. Real ground truth comes from a depth sensor."
     )
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", current.name.rsplit(".", 1)[0]).strip("_") or "image"
+    stem = file_stem(current.name)
     depth = current.depth
     st.download_button(
         "Synthetic ground truth (16-bit PNG, mm)",

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
-import numpy as np
 import streamlit as st
 
-from core.colormaps import colorize
-from core.display import blend, pixel_probe
-from core.exports import jpeg_bytes_async, npy_bytes, ply_bytes, png16_bytes, png_bytes, side_by_side
+from core.maps.colormaps import colorize
+from core.maps.view import build_view
+from core.io.exports import file_stem, npy_bytes, ply_bytes, png16_bytes, png_bytes, side_by_side
+from core.geometry.pointcloud import build_cloud
 from ui.charts import AXIS_LABEL, histogram_figure, probe_figure
-from ui.cloud import build_cloud, cloud_settings
+from ui.cloud import cloud_settings
 from ui.current import CurrentPrediction, current_prediction
 from ui.inline_image import data_url
 from ui.settings import COLORMAP_NAMES
@@ -36,17 +34,12 @@ caption_slot.caption(
 )
 
 
-def _stem(name: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name.rsplit(".", 1)[0]).strip("_")
-    return stem or "image"
-
-
 def _downloads(current: CurrentPrediction, cmap: str, lo: float, hi: float, invert: bool) -> None:
     """Download buttons whose files are built only when clicked (deferred callables)."""
     stats, hist = current.summary()
     rgb, depth = current.rgb, current.depth  # full resolution
     settings = cloud_settings()
-    stem = _stem(current.name)
+    stem = file_stem(current.name)
 
     def heatmap_png() -> bytes:
         return png_bytes(colorize(depth, cmap, lo, hi, invert))
@@ -106,29 +99,26 @@ def explorer_view(current: CurrentPrediction) -> None:
     )
     opacity = c4.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="overlay_opacity", persist_state="session")
 
-    lo, hi = (float(v) for v in hist.percentiles(clip))
-    heat_small = colorize(depth_small, cmap, lo, hi, invert)
-    if hi <= lo:
-        # an empty window is a threshold, not one colour: pixels above it get the near end's colour
-        _empty_window_warning(float(np.mean(depth_small > np.float32(lo))), lo, clip)
+    # the heatmap and overlay JPEGs encode on the shared pool while the charts are built, drawn into their slots last
+    view = build_view(current.depth, depth_small, rgb_small, hist, cmap, clip, invert, opacity)
+    lo, hi = view.lo, view.hi
+    if view.empty_window_share_above is not None:
+        _empty_window_warning(view.empty_window_share_above, lo, clip)
     near_end = "low (dark)" if invert else "high (bright)"
-    # quality-90 JPEGs, encoded on a second core while the charts are built, drawn into their slots last
-    jpegs = jpeg_bytes_async([heat_small, blend(rgb_small, heat_small, opacity)])
 
     left, right = st.columns(2)
     left.image(data_url(current.photo_jpeg(rgb_small)), caption="Original", width="stretch")
     heat_slot = right.empty()
     left, right = st.columns(2)
     overlay_slot = left.empty()
-    probe = pixel_probe(current.depth, hist, lo, hi, invert)
-    right.plotly_chart(probe_figure(probe, cmap, height, width), key="probe_chart", config={"displaylogo": False})
+    right.plotly_chart(probe_figure(view.probe, cmap, height, width), key="probe_chart", config={"displaylogo": False})
     right.caption("Hover the probe for a pixel's x, y, raw value, normalised value and percentile.")
 
     log_counts = st.toggle("Log-scale counts", key="hist_log", persist_state="session", help="Shows the sparse tails next to a tall peak.")
     st.plotly_chart(histogram_figure(hist, lo, hi, clip, cmap, invert, log_counts), key="histogram_chart",
                     config={"displaylogo": False})
     st.caption("Bars are coloured as the heatmap colours those values; the colour range is the unshaded band.")
-    heat_jpeg, overlay_jpeg = jpegs.result()
+    heat_jpeg, overlay_jpeg = view.jpegs.result()
     heat_slot.image(data_url(heat_jpeg), width="stretch",
                     caption=f"Heatmap · {cmap} · near = {near_end} end · clipped to p{clip[0]:g}–p{clip[1]:g}")
     overlay_slot.image(data_url(overlay_jpeg), caption=f"Overlay · heatmap at {opacity:.0%} opacity", width="stretch")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.colormaps import colorize
-from core.depth import normalize
-from core.display import downscale
-from core.pipeline_stages import Stage, channel_histograms, walkthrough
+from core.maps.colormaps import colorize
+from core.maps.normalize import normalize
+from core.maps.display import downscale
+from core.teaching.pipeline_stages import Stage, channel_histograms, walkthrough
 from ui.charts import AXIS_LABEL
 from ui.current import CurrentPrediction, current_prediction
 from ui.inline_image import data_url

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.timing import STAGES, available_backends, cpu_cores, summarize_runs
-from core.timing_evidence import DEFAULT_PASSES, MIN_STEADY_PASSES, cpu_tips, separation_chance
-from core.transforms import network_input_size
+from core.teaching.timing import STAGES, available_backends, cpu_cores, summarize_runs
+from core.teaching.timing_evidence import DEFAULT_PASSES, MIN_STEADY_PASSES, cpu_tips, separation_chance
+from core.midas.transforms import network_input_size
 from ui.current import CurrentPrediction, current_prediction
 from ui.image_source import selected_image
 from ui.settings import setting

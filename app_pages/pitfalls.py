@@ -6,24 +6,24 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from core.alignment import AlignmentError
-from core.colormaps import colorize
-from core.depth import depth_stats, normalize
-from core.display import banding_crops, downscale
-from core.pitfalls import (
+from core.measure.alignment import AlignmentError
+from core.maps.colormaps import colorize
+from core.maps.normalize import normalize
+from core.maps.stats import depth_stats
+from core.maps.display import banding_crops, display_window, downscale, smoothest_crop
+from core.teaching.pitfalls import (
     aligned_difference,
-    colour_ends,
+    color_ends,
     constant_image,
     grey_levels,
     naive_minmax,
     raw_as_image,
     saturated_fractions,
-    smoothest_box,
     wrong_maximum,
 )
-from core.predictor import Prediction
-from core.timing import cpu_cores, steady_spread, summarize_runs
-from core.timing_evidence import DEFAULT_PASSES, compare, threads_name
+from core.midas.predictor import Prediction
+from core.teaching.timing import cpu_cores, steady_spread, summarize_runs
+from core.teaching.timing_evidence import DEFAULT_PASSES, compare, threads_name
 from ui import cache
 from ui.charts import AXIS_LABEL
 from ui.current import CurrentPrediction, current_prediction, predict_or_explain
@@ -60,7 +60,7 @@ def black_or_white(current: CurrentPrediction) -> None:
          "the depth picture is a flat white or black rectangle, or the file is full of NaN.",
          "the values are handed to code that expects [0, 1] or a known range. MiDaS values are "
          f"{AXIS_LABEL}, often in the hundreds or thousands; a flat input has (almost) no range to stretch.",
-         "normalise with the map's own minimum and maximum (`core.depth.normalize`), which also turns a "
+         "normalise with the map's own minimum and maximum (`core.maps.normalize.normalize`), which also turns a "
          "constant map into zeros instead of 0/0 = NaN.")
     _, depth_small = current.display()
     depth_view = downscale(depth_small, _VIEW)
@@ -98,7 +98,7 @@ def black_or_white(current: CurrentPrediction) -> None:
     f1.metric("Its range, relative to your photo's", _percent((flat_stats.max - flat_stats.min) / photo_span))
     f2.metric("Naive (d − min)/(max − min): NaN pixels", _percent(naive_nan),
               help="The textbook formula on a constant map (the prediction's median everywhere): 0/0.")
-    f3.metric("core.depth.normalize: NaN pixels", f"{int(np.isnan(ours).sum())}",
+    f3.metric("core.maps.normalize.normalize: NaN pixels", f"{int(np.isnan(ours).sum())}",
               help="The same constant map through this project's normalisation.")
     f3.caption(f"…and it returns all zeros (max {float(ours.max()):g}): a black picture, flagged by "
                "`DepthStats.constant`, never NaN.")
@@ -118,7 +118,7 @@ def cold_near(current: CurrentPrediction) -> None:
     panels = (("inferno", False, "Right"), ("inferno", True, "Wrong"), ("jet", False, "Right but misleading"),
               ("jet", True, "Wrong"))
     for column, (cmap, invert, verdict) in zip(st.columns(4), panels):
-        ends = colour_ends(cmap, invert)
+        ends = color_ends(cmap, invert)
         column.image(data_url(colorize(depth_view, cmap, invert=invert)), width="stretch",
                      caption=f"{verdict}: {cmap}{', inverted' if invert else ''}")
         r, g, b = ends.near_rgb
@@ -136,7 +136,7 @@ def banding(current: CurrentPrediction) -> None:
          "an 8-bit PNG has 256 levels for the whole scene; a smooth region spans only a few of them.",
          "export 16 bits (65,536 levels: the Depth Explorer's 16-bit PNG) or the raw float32 .npy.")
     _, depth_small = current.display()
-    box = smoothest_box(depth_small)
+    box = smoothest_crop(depth_small, 48)  # quantised over the map's own range, as the crops are
     crops = banding_crops(depth_small, box)
     y0, y1, x0, x1 = box
     zoom = 288
@@ -199,7 +199,8 @@ def resolution(current: CurrentPrediction) -> None:
         st.warning(f"No difference map: {e}")
         return
     left, right = st.columns([2, 1])
-    left.image(data_url(colorize(downscale(diff, 2 * _VIEW), "inferno", 0.0, max(float(np.percentile(diff, 99)), 1e-6))),
+    window = display_window(diff, (0.0, 99.0), from_zero=True)  # 0 = no difference
+    left.image(data_url(colorize(downscale(diff, 2 * _VIEW), "inferno", *window)),
                width="stretch", caption="Where N = 256 and N = 512 disagree (bright = more), after aligning their "
                                         "scale and shift")
     right.metric("Mean difference, N = 256 vs 512", f"{mean:.2%} of the range")

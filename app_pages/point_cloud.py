@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 
 import streamlit as st
 
-from core.exports import ply_bytes
-from core.pointcloud import MAX_BUDGET
+from core.io.exports import file_stem, ply_bytes
+from core.geometry.pointcloud import COLOR_MODES, MAX_BUDGET, build_cloud, inverse_depth_reference
 from ui.camera_keeper import keep_camera
 from ui.charts import AXIS_LABEL, point_cloud_figure
-from ui.cloud import COLOR_MODES, build_cloud, cloud_settings, inverse_depth_reference
+from ui.cloud import cloud_settings
 from ui.current import CurrentPrediction, current_prediction
 
 st.title("3D Point Cloud")
@@ -61,7 +60,7 @@ def cloud_view(current: CurrentPrediction) -> None:
                     config={"displaylogo": False})
     keep_camera("cloud_chart")
 
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", current.name.rsplit(".", 1)[0]).strip("_") or "image"
+    stem = file_stem(current.name)
     left, right = st.columns([3, 1], vertical_alignment="center")
     left.caption(
         f"Showing **{len(cloud):,} points** of {current.rgb.shape[0] * current.rgb.shape[1]:,} pixels · "

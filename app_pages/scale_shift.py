@@ -7,11 +7,11 @@ import math
 import numpy as np
 import streamlit as st
 
-from core.alignment import AlignmentError, apply_scale_shift_demo
-from core.colormaps import colorize
-from core.display import downscale
-from core.pointcloud import build_point_cloud
-from core.scale_shift import midas_scale_shift, scale_shift_effect
+from core.measure.alignment import AlignmentError, apply_scale_shift_demo
+from core.maps.colormaps import colorize
+from core.maps.display import downscale
+from core.geometry.pointcloud import build_point_cloud
+from core.teaching.scale_shift import midas_scale_shift, scale_shift_effect
 from ui.charts import AXIS_LABEL, point_cloud_figure
 from ui.current import CurrentPrediction, current_prediction
 from ui.inline_image import data_url

@@ -38,8 +38,6 @@ import numpy as np
 __all__ = ["main"]
 
 _REPO = Path(__file__).resolve().parents[1]
-_PERCENTILES = (1, 5, 25, 50, 75, 95, 99)  # as the dashboard's stats (ui/cache.py)
-_HIST_BINS = 4096
 _CMAP = "inferno"
 
 # ---------------------------------------------------------------------------------------------
@@ -140,10 +138,8 @@ def make_jpeg(height: int, width: int, quality: int = 92) -> bytes:
 
 
 def _decoder() -> Callable[[bytes], np.ndarray]:
-    try:
-        from core.image_io import decode_image
-    except ImportError:  # the project's decoder is optional here
-        return lambda data: cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    from core.io.images import decode_image
+
     return decode_image
 
 
@@ -161,8 +157,8 @@ class _Official:
     def preprocess(self, rgb: np.ndarray):
         import torch
 
-        from core.transforms import network_input_size
-        from core.weights import MIDAS_SMALL
+        from core.midas.transforms import network_input_size
+        from core.midas.config import MIDAS_SMALL
 
         h, w = network_input_size(rgb.shape[0], rgb.shape[1], self.size)
         img = cv2.resize(rgb / 255.0, (w, h), interpolation=cv2.INTER_CUBIC)  # HxWx3 uint8 -> hxwx3 float64
@@ -173,36 +169,19 @@ class _Official:
         return _no_grad_call(self.model, x)  # 1x3xhxw -> hxw tensor
 
     def upsample(self, net, height: int, width: int) -> np.ndarray:
-        from core.transforms import upsample  # the torch reference: F.interpolate bicubic
+        from core.midas.transforms import upsample  # the torch reference: F.interpolate bicubic
 
         return upsample(net, height, width)
 
 
-def _stats_histogram_heatmap(depth: np.ndarray, display_map: Callable[[int, int], np.ndarray]) -> dict[str, float]:
-    """What the dashboard shows for a new photo, timed step by step.
-
-    ``stats + histogram``: ``summarize`` of the full map, the stats and the 4096-bin
-    histogram the clipping handles and the pixel probe read (``ui.cache.summary``);
-    ``heatmap``: the display-size map (at most ``DISPLAY_MAX_WIDTH`` px wide, from
-    ``display_map(h, w)``) coloured between its 1st and 99th percentile, as JPEG bytes.
-    """
-    from core.colormaps import colorize
-    from core.depth import summarize
-    from core.display import DISPLAY_MAX_WIDTH, fit_width
-    from core.exports import jpeg_bytes
-
-    t0 = time.perf_counter()
-    _, hist = summarize(depth, _PERCENTILES, bins=_HIST_BINS)
-    t1 = time.perf_counter()
-    small = display_map(*fit_width(depth.shape[0], depth.shape[1], DISPLAY_MAX_WIDTH))
-    lo, hi = hist.percentiles((1.0, 99.0))
-    jpeg_bytes(colorize(small, _CMAP, float(lo), float(hi)))
-    t2 = time.perf_counter()
-    return {"stats + histogram": t1 - t0, "heatmap": t2 - t1}
-
-
 def end_to_end_official(data: bytes, official: _Official, decode: Callable[[bytes], np.ndarray]) -> dict[str, float]:
-    """JPEG bytes -> heatmap, histogram and stats through the official-equivalent path."""
+    """JPEG bytes -> heatmap, histogram and stats through the official-equivalent path.
+
+    The official path's own decode-to-upsample steps, then the library's
+    :func:`core.teaching.timing.time_view_stages`.
+    """
+    from core.teaching.timing import PREDICTION_STAGES, time_view_stages
+
     t = [time.perf_counter()]
     rgb = decode(data)
     t.append(time.perf_counter())
@@ -212,25 +191,11 @@ def end_to_end_official(data: bytes, official: _Official, decode: Callable[[byte
     t.append(time.perf_counter())
     depth = official.upsample(net, rgb.shape[0], rgb.shape[1])
     t.append(time.perf_counter())
-    stages = dict(zip(("decode", "preprocess", "inference", "upsample"), np.diff(t)))
-    stages.update(_stats_histogram_heatmap(depth, lambda h, w: official.upsample(net, h, w)))
+    stages = dict(zip(PREDICTION_STAGES, np.diff(t)))
+    stages.update(time_view_stages(depth, lambda h, w: official.upsample(net, h, w), _CMAP))
     stages["total"] = time.perf_counter() - t[0]
     return stages
 
-
-def end_to_end(data: bytes, predictor, decode: Callable[[bytes], np.ndarray]) -> dict[str, float]:
-    """JPEG bytes -> heatmap, histogram and stats through a ``core.predictor.Predictor``."""
-    start = time.perf_counter()
-    rgb = decode(data)
-    decoded = time.perf_counter()
-    result = predictor.run(rgb)
-    stages = {"decode": decoded - start, **{k: result.seconds[k] for k in ("preprocess", "inference", "upsample")}}
-    stages.update(_stats_histogram_heatmap(result.depth, result.depth_at))
-    stages["total"] = time.perf_counter() - start
-    return stages
-
-
-_STAGES = ("decode", "preprocess", "inference", "upsample", "stats + histogram", "heatmap", "total")
 
 # ---------------------------------------------------------------------------------------------
 # sections
@@ -239,7 +204,7 @@ _STAGES = ("decode", "preprocess", "inference", "upsample", "stats + histogram",
 def bench_network(
     official_model, predictors: dict, sizes: Sequence[int], repeats: int, warmup: int, image: np.ndarray
 ) -> tuple[str, dict]:
-    from core.transforms import preprocess
+    from core.midas.transforms import preprocess
 
     rows, results = [], {}
     for n in sizes:
@@ -273,12 +238,15 @@ def _no_grad_call(model, x):
 
 
 def bench_end_to_end(jpegs: dict, official: _Official, predictors: dict, repeats: int, warmup: int) -> tuple[str, dict]:
+    from core.teaching.timing import FIRST_VIEW_STAGES, time_first_view  # the library's pipeline timer
+
+    stages = (*FIRST_VIEW_STAGES, "total")
     decode = _decoder()
     rows, results = [], {}
     for label, data in jpegs.items():
         fns = {"official": lambda d=data: end_to_end_official(d, official, decode)}
         for name, p in predictors.items():
-            fns[name] = lambda d=data, p=p: end_to_end(d, p, decode)
+            fns[name] = lambda d=data, p=p: time_first_view(d, p, _CMAP, decode)
         samples: dict[str, list[dict[str, float]]] = {k: [] for k in fns}
         for _ in range(warmup):
             for fn in fns.values():
@@ -288,11 +256,11 @@ def bench_end_to_end(jpegs: dict, official: _Official, predictors: dict, repeats
                 samples[fn_name].append(fn())
         base_total = _median([s["total"] for s in samples["official"]])
         for name, runs in samples.items():
-            med = {k: _median([r[k] for r in runs]) for k in _STAGES}
+            med = {k: _median([r[k] for r in runs]) for k in stages}
             results[(label, name)] = med
             ratio = "1.00" if name == "official" else f"{med['total'] / base_total:.2f}"
-            rows.append([label, f"{len(data) / 1e6:.2f}", name, *(_ms(med[k]) for k in _STAGES), ratio])
-    header = ["image", "JPEG MB", "path", *(f"{k} ms" for k in _STAGES), "total / official"]
+            rows.append([label, f"{len(data) / 1e6:.2f}", name, *(_ms(med[k]) for k in stages), ratio])
+    header = ["image", "JPEG MB", "path", *(f"{k} ms" for k in stages), "total / official"]
     return _table(header, rows), results
 
 
@@ -300,26 +268,27 @@ def bench_view_change(data: bytes, predictor, repeats: int, warmup: int) -> tupl
     """A colormap / clipping change on an already-predicted image: what the server recomputes.
 
     The Depth Explorer redraws one fragment. Its prediction, histogram and display-size
-    arrays are cached with the photo, so the fragment: reads the clip window off the
-    histogram, colours the display map, blends the overlay, samples the pixel probe,
-    builds the histogram and probe charts (serialised as ``st.plotly_chart`` does), and
-    JPEG-encodes the heatmap and the overlay. Streamlit's own messaging is not included.
+    arrays (:func:`core.maps.view.display_arrays`) are cached with the photo, so the
+    fragment runs :func:`core.maps.view.build_view` (reads the clip window off the
+    histogram, colours the display map, blends the overlay, starts the heatmap and overlay
+    JPEGs, samples the pixel probe), builds the histogram and probe charts (serialised as
+    ``st.plotly_chart`` does) and waits for the JPEGs. Streamlit's own messaging is not
+    included.
     """
     import plotly.io as pio
 
-    from core.colormaps import colorize
-    from core.depth import histogram
-    from core.display import DISPLAY_MAX_WIDTH, blend, downscale, pixel_probe
-    from core.exports import jpeg_bytes, jpeg_bytes_async
+    from core.maps.colormaps import colorize
+    from core.maps.stats import histogram
+    from core.io.exports import jpeg_bytes
+    from core.maps.view import HISTOGRAM_BINS, build_view, display_arrays
     from ui.charts import histogram_figure, probe_figure
 
     rgb = _decoder()(data)
     result = predictor.run(rgb)
     depth = result.depth
     h, w = depth.shape
-    hist = histogram(depth, bins=_HIST_BINS)
-    rgb_small = downscale(rgb, DISPLAY_MAX_WIDTH)
-    small = result.depth_at(*rgb_small.shape[:2])
+    hist = histogram(depth, bins=HISTOGRAM_BINS)
+    rgb_small, small = display_arrays(rgb, result)
     cmaps = ["inferno", "viridis", "magma", "turbo"]
     state = {"i": 0}
 
@@ -334,19 +303,17 @@ def bench_view_change(data: bytes, predictor, repeats: int, warmup: int) -> tupl
         return jpeg_bytes(colorize(small, name, lo, hi))
 
     def explorer_fragment() -> None:  # the steps of app_pages/explorer.py's explorer_view, in its order
-        name, lo, hi, clip = next_view()
-        heat = colorize(small, name, lo, hi)
-        jpegs = jpeg_bytes_async([heat, blend(rgb_small, heat, 0.5)])  # the photo's JPEG is cached with it
-        probe = pixel_probe(depth, hist, lo, hi)
-        for fig in (probe_figure(probe, name, h, w), histogram_figure(hist, lo, hi, clip, name, False)):
+        name, _, _, clip = next_view()
+        view = build_view(depth, small, rgb_small, hist, name, clip, False, 0.5)  # the photo's JPEG is cached with it
+        for fig in (probe_figure(view.probe, name, h, w), histogram_figure(hist, view.lo, view.hi, clip, name, False)):
             pio.to_json(fig, validate=False)
-        jpegs.result()
+        view.jpegs.result()
 
-    def recolour_full() -> np.ndarray:
+    def recolor_full() -> np.ndarray:
         name, lo, hi, _ = next_view()
         return colorize(depth, name, lo, hi)
 
-    fns = {"heatmap": heatmap, "fragment": explorer_fragment, "full": recolour_full}
+    fns = {"heatmap": heatmap, "fragment": explorer_fragment, "full": recolor_full}
     times = {k: _median(v) for k, v in _interleaved(fns, repeats, warmup).items()}
     sh, sw = small.shape
     rows = [
@@ -365,8 +332,8 @@ def bench_runtimes(
     import openvino as ov
     import torch
 
-    from core.openvino_backend import load_openvino_model
-    from core.transforms import preprocess
+    from core.midas.openvino_backend import load_openvino_model
+    from core.midas.transforms import preprocess
 
     info = fast_predictor.info
     entry = load_openvino_model(info.weights_path, info.sha256, info.size, cache_dir=cache_dir).entry_dir  # the IR
@@ -424,16 +391,17 @@ def _channels_last_copy(model):
 def _child(args: argparse.Namespace) -> int:
     """Subprocess: imports, load, first end-to-end prediction, then warm runs; prints JSON."""
     started = time.time()
-    from core.predictor import load_predictor
+    from core.midas.predictor import load_predictor
+    from core.teaching.timing import time_first_view
 
     imported = time.time()
     predictor = load_predictor(weights=args.weights, backend=args.backend, size=256, cache_dir=args.cache_dir)
     loaded = time.time()
     data = Path(args.image).read_bytes()
     decode = _decoder()
-    end_to_end(data, predictor, decode)
+    time_first_view(data, predictor, _CMAP, decode)
     first = time.time()
-    totals = [end_to_end(data, predictor, decode)["total"] for _ in range(args.repeats)]
+    totals = [time_first_view(data, predictor, _CMAP, decode)["total"] for _ in range(args.repeats)]
     print(json.dumps({
         "started": started, "imported": imported, "loaded": loaded, "first": first,
         "warm_total": _median(totals) if totals else float("nan"),
@@ -513,8 +481,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import torch
 
-    from core.predictor import load_predictor, set_torch_threads
-    from core.weights import read_checkpoint, resolve_weights
+    from core.midas.predictor import load_predictor, set_torch_threads
+    from core.midas.checkpoint import read_checkpoint
+    from core.midas.download import resolve_weights
 
     load_before = _loadavg()
     threads = set_torch_threads(None)
@@ -533,7 +502,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           "paths interleaved run by run")
     print(f"- load average (1, 5, 15 min) at start: {load_before}\n", flush=True)
 
-    from core.model import create_midas_small
+    from core.midas.model import create_midas_small
 
     official_model = create_midas_small(read_checkpoint(weights))  # fresh, default settings, NCHW
     predictors = {
@@ -552,9 +521,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     net_table, net = bench_network(official_model, predictors, sizes, args.repeats, args.warmup, photo)
     print(net_table + "\n", flush=True)
 
+    from core.maps.view import HISTOGRAM_BINS
+
     print("## 2. End to end: JPEG bytes -> heatmap + histogram + stats (ms, medians)\n")
-    print("Stages: decode (core.image_io), preprocess, inference, upsample to full size, stats and the "
-          f"{_HIST_BINS}-bin histogram of the full map (core.depth.summarize), heatmap = display map (<= "
+    print("Stages: decode (core.io.images), preprocess, inference, upsample to full size, stats and the "
+          f"{HISTOGRAM_BINS}-bin histogram of the full map (core.maps.stats.summarize), heatmap = display map (<= "
           "DISPLAY_MAX_WIDTH px wide, bicubic from the raw output) + colormap + JPEG. The official path: cv2 float64 "
           "resize, eager torch (no_grad), torch bicubic upsample (full size and display size).\n")
     official = _Official(official_model, 256)

@@ -29,9 +29,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("streamlit").setLevel(logging.ERROR)  # bare-mode cache warnings
 
-    from core.colormaps import colorize
-    from core.display import pixel_probe
-    from core.weights import resolve_weights
+    from core.maps.colormaps import colorize
+    from core.maps.display import pixel_probe
+    from core.midas.download import resolve_weights
     from ui import cache
 
     data = make_jpeg(3000, 4000)

@@ -18,7 +18,7 @@ from core.io.exports import npy_bytes, png16_bytes, png_bytes
 from core.io.images import ImageDecodeError, read_with_reduction
 from core.midas.openvino_backend import FastBackendError
 from core.midas.transforms import check_net_size
-from core.midas.weights import WeightsError
+from core.midas.errors import WeightsError
 
 __all__ = ["main"]
 

@@ -6,6 +6,8 @@
 * :func:`streamlit_server`: ``streamlit run dashboard.py`` on a free port on 127.0.0.1 with
   a given checkpoint, ready once ``/_stcore/health`` answers, always stopped on exit.
 * :func:`wait_idle`: wait until Streamlit has finished running the script in a page.
+* :func:`open_app`, :func:`go_to`, :func:`download`, :func:`metric_value`: what a person
+  does in the app (open it, pick a page in the menu, save a download, read a metric).
 
 Only :func:`require_browser` needs pytest, so ``bench/`` can start the server too.
 """
@@ -30,9 +32,15 @@ __all__ = [
     "HEALTH_TIMEOUT",
     "Server",
     "ServerError",
+    "UI_TIMEOUT",
+    "VIEWPORT",
+    "download",
     "free_port",
-    "require_browser",
     "full_page_screenshot",
+    "go_to",
+    "metric_value",
+    "open_app",
+    "require_browser",
     "streamlit_server",
     "wait_idle",
 ]
@@ -50,6 +58,8 @@ CHROMIUM_FLAGS = [
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 HEALTH_TIMEOUT = 60  # seconds for the server to answer /_stcore/health
+UI_TIMEOUT = 300_000  # milliseconds for a page to finish (model loads, predictions, timing processes)
+VIEWPORT = {"width": 1500, "height": 1000}  # a laptop's window
 _STOP_TIMEOUT = 15  # seconds for the server to exit after SIGTERM, then after SIGKILL
 
 
@@ -174,3 +184,36 @@ def full_page_screenshot(page, name: str, max_height: int = 12000) -> Path:
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": 1500, "height": 1000})
     return path
+
+
+def open_app(browser, url: str, viewport: dict | None = None):
+    """A new tab (its own session) on the app at ``url``, once the model panel says it is ready."""
+    page = browser.new_page(viewport=viewport or VIEWPORT, accept_downloads=True)
+    page.goto(url)
+    page.get_by_text("ready", exact=False).first.wait_for(timeout=UI_TIMEOUT)
+    wait_idle(page, UI_TIMEOUT)
+    return page
+
+
+def go_to(page, title: str, heading: str | None = None) -> None:
+    """Pick a page by its menu title and wait for its heading (the title unless given) and its run."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    page.get_by_role("heading", name=heading or title).first.wait_for(timeout=UI_TIMEOUT)
+    wait_idle(page, UI_TIMEOUT)
+
+
+def download(page, label, folder: Path) -> Path:
+    """Click the download button named ``label`` (text or pattern) and save the file under its suggested name in ``folder``."""
+    with page.expect_download(timeout=UI_TIMEOUT) as started:
+        page.get_by_role("button", name=label).click()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / started.value.suggested_filename
+    started.value.save_as(str(path))
+    return path
+
+
+def metric_value(page, label: str) -> str:
+    """The value shown by the metric labelled ``label``."""
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    metric.wait_for(timeout=UI_TIMEOUT)
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()

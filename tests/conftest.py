@@ -10,6 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO.parent / "shared" / "reference"
 REFERENCE_WEIGHTS = REFERENCE_DIR / "midas_small_random.pt"
+REFERENCE_MANIFEST = REFERENCE_DIR / "manifest.json"
 
 # The first lines of a child-process script that must run as on Windows: `import fcntl` raises
 # ImportError there (filelock then warns that it falls back to a soft lock on this POSIX host).
@@ -18,6 +19,16 @@ WITHOUT_FCNTL = (
     "sys.modules['fcntl'] = None\n"
     "warnings.filterwarnings('ignore', 'only soft file lock is available')\n"
 )
+
+
+def skip_module_without_checkpoint() -> None:
+    """Skip the calling test module (at import) when the reference checkpoint or manifest is absent."""
+    if not (REFERENCE_WEIGHTS.is_file() and REFERENCE_MANIFEST.is_file()):
+        pytest.skip(
+            f"the reference checkpoint and manifest are missing from {REFERENCE_DIR}; "
+            "these tests need ../shared/reference next to the repository",
+            allow_module_level=True,
+        )
 
 
 def _require_reference() -> Path:

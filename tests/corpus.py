@@ -424,7 +424,7 @@ def _decodable() -> list[CorpusItem]:
     ]
 
     # Animations and multi-image files: the first frame.
-    frames = [Image.new("RGB", (6, 4), colour) for colour in (RED, GREEN, BLUE)]
+    frames = [Image.new("RGB", (6, 4), color) for color in (RED, GREEN, BLUE)]
     items += [
         CorpusItem("gif-animated-3-frames", _save(frames[0], "GIF", save_all=True, append_images=frames[1:]),
                    shape=(4, 6), pixels=((0, 0, RED), (3, 5, RED))),

@@ -14,19 +14,25 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.depth import DepthHistogram, DepthStats, summarize
-from core.display import DISPLAY_MAX_WIDTH, downscale
-from core.exports import jpeg_bytes
-from core.image_io import decode_image
-from core.predictor import Prediction, Predictor, load_predictor
+from core.maps.stats import DepthHistogram, DepthStats, summarize
+from core.io.exports import jpeg_bytes
+from core.io.images import decode_image
+from core.midas.predictor import Prediction, Predictor, load_predictor
+from core.maps import view as _view
+from core.maps.view import HISTOGRAM_BINS, SUMMARY_PERCENTILES
+from core.teaching import ground_truth_report as _gt_report
 from ui.conversion_progress import load_showing_conversion
 
-__all__ = ["PERCENTILES", "decode", "display_arrays", "get_predictor", "photo_jpeg", "predict", "summary"]
-
-#: Percentiles shown in the stats; the clipping handles use the histogram instead.
-PERCENTILES: tuple[float, ...] = (1, 5, 25, 50, 75, 95, 99)
-
-_HIST_BINS = 4096  # percentiles and probe percentages accurate to 1/4096 of the range
+__all__ = [
+    "decode",
+    "display_arrays",
+    "get_predictor",
+    "ground_truth_report",
+    "kept_bytes",
+    "photo_jpeg",
+    "predict",
+    "summary",
+]
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading MiDaS v2.1 small…")
@@ -49,7 +55,7 @@ def decode(digest: str, _data: bytes) -> np.ndarray:
     """Decode image bytes (keyed on their SHA-256) to HxWx3 uint8 RGB.
 
     Raises:
-        core.image_io.ImageDecodeError: not a usable image (never cached).
+        core.io.images.ImageDecodeError: not a usable image (never cached).
     """
     del digest  # only a cache key
     return decode_image(_data)
@@ -72,7 +78,7 @@ def predict(
     shows.
 
     Raises:
-        core.concurrency.InferenceBusyError: no slot freed up in time (never cached).
+        core.midas.inference_gate.InferenceBusyError: no slot freed up in time (never cached).
     """
     del digest, size, weights_sha256  # only cache keys
     notice = st.empty()
@@ -94,21 +100,16 @@ def predict(
 def summary(digest: str, size: int, weights_sha256: str, _depth: np.ndarray) -> tuple[DepthStats, DepthHistogram]:
     """Statistics and a fine histogram of the full-resolution map, in one sweep of it."""
     del digest, size, weights_sha256  # only cache keys
-    return summarize(_depth, PERCENTILES, bins=_HIST_BINS)
+    return summarize(_depth, SUMMARY_PERCENTILES, bins=HISTOGRAM_BINS)
 
 
 @st.cache_data(max_entries=6, show_spinner=False)
 def display_arrays(
     digest: str, size: int, weights_sha256: str, _rgb: np.ndarray, _prediction: Prediction
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The photo and its map at most ``DISPLAY_MAX_WIDTH`` columns wide, for the screen.
-
-    The photo is area-averaged; the map is resampled from the raw network output at that
-    size (the same bicubic surface as the full-resolution map, without shrinking it).
-    """
+    """:func:`core.maps.view.display_arrays`, once per photo, network size and weights."""
     del digest, size, weights_sha256  # only cache keys
-    rgb_small = downscale(_rgb, DISPLAY_MAX_WIDTH)
-    return rgb_small, _prediction.depth_at(*rgb_small.shape[:2])
+    return _view.display_arrays(_rgb, _prediction)
 
 
 @st.cache_data(max_entries=6, show_spinner=False)
@@ -116,3 +117,25 @@ def photo_jpeg(digest: str, _rgb_small: np.ndarray) -> bytes:
     """The display-size photo as JPEG bytes, encoded once per image, not on every view change."""
     del digest  # only a cache key
     return jpeg_bytes(_rgb_small)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def kept_bytes(digest: str, _data: bytes | None = None) -> bytes:
+    """An uploaded ground-truth file by its SHA-256, so that a visit to another page does not lose it.
+
+    Called with the bytes when a file is uploaded; later with the digest alone. Raises
+    KeyError (never cached) when the entry has been evicted: the page then asks again.
+    """
+    del digest  # only a cache key
+    if _data is None:
+        raise KeyError("the ground-truth file is no longer in memory")
+    return _data
+
+
+@st.cache_data(max_entries=4, show_spinner="Aligning and scoring…")
+def ground_truth_report(
+    digest: str, size: int, weights_sha256: str, gt_digest: str, unit: str, _depth: np.ndarray, _gt_m: np.ndarray
+) -> _gt_report.GroundTruthReport:
+    """The Evaluate page's report, cached per (photo, network size, weights, ground-truth file, unit)."""
+    del digest, size, weights_sha256, gt_digest, unit  # only cache keys
+    return _gt_report.ground_truth_report(_depth, _gt_m)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.calibration import CalibrationPoint
+from core.measure.calibration import CalibrationPoint
 
 __all__ = [
     "COLUMNS",
@@ -98,7 +98,7 @@ def frame_to_rows(frame: pd.DataFrame) -> list[dict]:
 def points_from_rows(rows: Iterable[dict]) -> TableStatus:
     """The complete rows as calibration points, and which rows still lack a distance or a pixel.
 
-    A distance is passed on as typed, sign included: :func:`core.calibration.check_points`
+    A distance is passed on as typed, sign included: :func:`core.measure.calibration.check_points`
     refuses a negative one with a message, instead of the table silently dropping it.
     """
     points, numbers, need_distance, need_pixel = [], [], [], []

@@ -6,11 +6,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from core.colormaps import COLORMAPS, colormap_lut, is_monotonic_luminance, luminance_profile
-from core.depth import DepthHistogram, normalize
-from core.display import PixelProbe, palette_indices
-from core.framing import frame_cloud
-from core.pointcloud import PointCloud
+from core.maps.colormaps import COLORMAPS, colormap_lut, is_monotonic_luminance, luminance_profile
+from core.maps.normalize import normalize
+from core.maps.stats import DepthHistogram
+from core.maps.display import PixelProbe, palette_indices
+from core.geometry.framing import frame_cloud
+from core.geometry.pointcloud import PointCloud
 
 __all__ = [
     "AXIS_LABEL",
@@ -26,7 +27,7 @@ __all__ = [
 #: The one name of the quantity the model predicts, used on every axis and colorbar.
 AXIS_LABEL = "relative inverse depth (unitless, larger = nearer)"
 
-#: The 3D chart's views (the names of :data:`core.framing.VIEWS`), each a button in the chart: choosing
+#: The 3D chart's views (the names of :data:`core.geometry.framing.VIEWS`), each a button in the chart: choosing
 #: one moves the camera in the browser, without a rerun or a new figure.
 CAMERA_PRESETS: dict[str, str] = {
     "Front": "from behind the camera, along its axis: the cloud reads as the photo",
@@ -49,7 +50,7 @@ _CLOUD_VIEW_MARGINS = {"Front": 1.12, "Top": 1.35, "Side": 1.35}
 
 
 def colorscale(cmap: str, invert: bool = False, stops: int = 32) -> list[list]:
-    """A plotly colorscale sampled from the same LUT as :func:`core.colormaps.colorize`."""
+    """A plotly colorscale sampled from the same LUT as :func:`core.maps.colormaps.colorize`."""
     lut = colormap_lut(cmap)
     index = np.floor(np.linspace(0.0, 255.0, stops) + 0.5).astype(int)
     if invert:
@@ -75,13 +76,13 @@ def histogram_figure(
     lut = colormap_lut(cmap)
     shade = (normalize(centres.astype(np.float32)[None, :], lo, hi, invert)[0] * 255 + 0.5).astype(int)
     # rgb() and not hex: Streamlit's theme swaps hex placeholders such as "#000004" (inferno's darkest)
-    colours = [f"rgb({r},{g},{b})" for r, g, b in lut[shade].tolist()]
+    colors = [f"rgb({r},{g},{b})" for r, g, b in lut[shade].tolist()]
     bar = {
         "type": "bar",
         "x": centres,
         "y": counts,
         "width": float(edges[1] - edges[0]) if len(edges) > 1 else None,
-        "marker": {"color": colours, "line": {"width": 0}},
+        "marker": {"color": colors, "line": {"width": 0}},
         "hovertemplate": "value %{x:.4g}<br>%{y:,} pixels<extra></extra>",
         "name": "pixels",
     }
@@ -100,11 +101,11 @@ def histogram_figure(
     pad = 0.02 * (x_max - x_min) if x_max > x_min else 0.5
     x_range = [x_min - pad, x_max + pad]
     middle = (x_min + x_max) / 2
-    for x, colour, y, text in (
+    for x, color, y, text in (
         (lo, "#4aa3ff", 1.0, f"far clip p{clip_pct[0]:g} = {lo:.4g}"),
         (hi, "#ff7043", 0.9, f"near clip p{clip_pct[1]:g} = {hi:.4g}"),
     ):
-        shapes.append({**column, "type": "line", "x0": x, "x1": x, "line": {"color": colour, "dash": "dash"}})
+        shapes.append({**column, "type": "line", "x0": x, "x1": x, "line": {"color": color, "dash": "dash"}})
         annotations.append({"xref": "x", "yref": "y domain", "x": x, "y": y, "yanchor": "top",
                             "xanchor": "left" if x <= middle else "right", "showarrow": False, "text": text})
     yaxis: dict = {"title": {"text": "pixels (log scale)" if log_counts else "pixels"},
@@ -182,7 +183,7 @@ def point_cloud_figure(
     The scene shows the camera frame as it is: x to the right, depth away, y downwards (the
     vertical axis is reversed, so up is up), the numbers those of the ``.ply``. The axes'
     ranges, the box's proportions (the data's own) and each view's camera come from
-    :func:`core.framing.frame_cloud`. Buttons in the chart switch between the views of
+    :func:`core.geometry.framing.frame_cloud`. Buttons in the chart switch between the views of
     :data:`CAMERA_PRESETS` and reset the view, in the browser, without a rerun.
 
     Args:

@@ -28,7 +28,7 @@ class Marker:
     x: int
     y: int
     label: str
-    colour: str = "#00e5ff"
+    color: str = "#00e5ff"
 
 
 def clickable_image_figure(
@@ -86,7 +86,7 @@ def clickable_image_figure(
                 mode="markers+text",
                 textposition="top center",
                 textfont={"color": "white", "size": 14},
-                marker={"size": 13, "color": [m.colour for m in markers], "line": {"color": "black", "width": 2},
+                marker={"size": 13, "color": [m.color for m in markers], "line": {"color": "black", "width": 2},
                         "symbol": "circle-open-dot"},
                 hoverinfo="skip",
                 showlegend=False,

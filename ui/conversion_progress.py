@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core.predictor import Predictor
+from core.midas.predictor import Predictor
 
 __all__ = ["load_showing_conversion"]
 
@@ -27,7 +27,7 @@ _REDRAW_SECONDS = 0.25
 def load_showing_conversion(load: Callable[[Callable[[str], None]], Predictor]) -> Predictor:
     """Call ``load(status)`` on a worker thread; show its status lines with a progress bar.
 
-    ``load`` receives the ``status`` callback that ``core.predictor.load_predictor``
+    ``load`` receives the ``status`` callback that ``core.midas.predictor.load_predictor``
     calls once per conversion step. Nothing is drawn when there is no conversion; the
     bar is removed when the load returns. Exceptions from ``load`` are re-raised here.
     """

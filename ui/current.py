@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from core.concurrency import InferenceBusyError
-from core.depth import DepthHistogram, DepthStats
-from core.image_io import ImageDecodeError, probe_image
-from core.predictor import Prediction, Predictor, PredictorInfo
-from core.transforms import upscaling_note
+from core.midas.inference_gate import InferenceBusyError
+from core.maps.stats import DepthHistogram, DepthStats
+from core.io.images import ImageDecodeError, probe_image
+from core.midas.predictor import Prediction, Predictor, PredictorInfo
+from core.midas.transforms import upscaling_note
 from ui import cache
 from ui.image_source import ImageChoice, selected_image
 from ui.model_status import loaded_predictor

@@ -41,7 +41,7 @@ class ImageChoice:
     Attributes:
         name: What to call it in the UI (file name or sample title).
         kind: "sample", "upload" or "camera".
-        data: The encoded bytes (decoded by core.image_io.decode_image).
+        data: The encoded bytes (decoded by core.io.images.decode_image).
         digest: SHA-256 of ``data``, the cache key.
     """
 

@@ -14,7 +14,7 @@ import base64
 
 import numpy as np
 
-from core.exports import png_bytes
+from core.io.exports import png_bytes
 
 __all__ = ["data_url"]
 
@@ -31,11 +31,11 @@ def data_url(image: bytes | np.ndarray) -> str:
     """
     if isinstance(image, np.ndarray):
         if image.dtype.kind == "f":
-            image = np.rint(np.clip(image.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)  # as core.pitfalls.grey_levels
+            image = np.rint(np.clip(image.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)  # as core.teaching.pitfalls.grey_levels
         image = png_bytes(image)
     if not isinstance(image, bytes):
         raise TypeError(f"image must be JPEG/PNG bytes or a numpy array, got {type(image).__name__}")
     mime = next((m for magic, m in _MIME.items() if image.startswith(magic)), None)
     if mime is None:
-        raise ValueError("image bytes must be a JPEG or a PNG file; encode others with core.exports first")
+        raise ValueError("image bytes must be a JPEG or a PNG file; encode others with core.io.exports first")
     return f"data:{mime};base64,{base64.b64encode(image).decode('ascii')}"

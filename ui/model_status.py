@@ -12,10 +12,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.predictor import Predictor
-from core.transforms import MAX_SIZE, MIN_SIZE
-from core.weights import MIDAS_SMALL, WeightsError, resolve_weights
-from core.weights_install import install_checkpoint
+from core.midas.predictor import Predictor
+from core.midas.transforms import MAX_SIZE, MIN_SIZE
+from core.midas.config import MIDAS_SMALL
+from core.midas.download import resolve_weights
+from core.midas.errors import WeightsError
+from core.midas.weights_install import install_checkpoint
 from ui.cache import get_predictor
 
 __all__ = ["NET_SIZES", "loaded_predictor", "model_panel", "show_last_prediction"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.colormaps import COLORMAPS
+from core.maps.colormaps import COLORMAPS
 
 __all__ = ["COLORMAP_NAMES", "DEFAULTS", "keep_settings", "setting"]
 

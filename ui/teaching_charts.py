@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from core.depth import DepthHistogram
-from core.pipeline_stages import ChannelHistograms
-from core.timing import STAGES, StageTimes
+from core.maps.stats import DepthHistogram
+from core.teaching.pipeline_stages import ChannelHistograms
+from core.teaching.timing import STAGES, StageTimes
 from ui.charts import colorscale
 
 __all__ = [
@@ -30,10 +30,10 @@ def channel_histogram_figure(hist: ChannelHistograms) -> go.Figure:
     """The three channels of the normalised tensor, one line each."""
     centres = (hist.edges[:-1] + hist.edges[1:]) / 2
     fig = go.Figure()
-    for name, counts, colour, mean, std in zip("RGB", hist.counts, _CHANNEL_COLOURS, hist.means, hist.stds):
+    for name, counts, color, mean, std in zip("RGB", hist.counts, _CHANNEL_COLOURS, hist.means, hist.stds):
         fig.add_trace(
             go.Scatter(
-                x=centres, y=counts, mode="lines", line={"color": colour, "width": 2, "shape": "hvh"},
+                x=centres, y=counts, mode="lines", line={"color": color, "width": 2, "shape": "hvh"},
                 name=f"{name}: mean {mean:+.2f}, std {std:.2f}",
                 hovertemplate=f"{name}<br>value %{{x:.3f}}<br>%{{y:,}} values<extra></extra>",
             )
@@ -52,15 +52,15 @@ def channel_histogram_figure(hist: ChannelHistograms) -> go.Figure:
 def metres_histogram_figure(hist: DepthHistogram, cmap: str, title: str = "Histogram of the calibrated depth") -> go.Figure:
     """Histogram of a calibrated map, in metres, bars coloured as the metres heatmap (near bright).
 
-    The x-axis spans the histogram's edges, e.g. the window of ``core.metric_depth.metric_range``.
+    The x-axis spans the histogram's edges, e.g. the window of ``core.measure.metric_depth.metric_range``.
     """
     centres = (hist.edges[:-1] + hist.edges[1:]) / 2
     lo, hi = float(hist.edges[0]), float(hist.edges[-1])
     position = np.zeros_like(centres) if hi <= lo else (hi - centres) / (hi - lo)  # near = 1 = bright
     scale = colorscale(cmap, stops=256)
-    colours = [scale[int(round(p * 255))][1] for p in position]
+    colors = [scale[int(round(p * 255))][1] for p in position]
     fig = go.Figure(
-        go.Bar(x=centres, y=hist.counts, width=float(hist.edges[1] - hist.edges[0]), marker={"color": colours},
+        go.Bar(x=centres, y=hist.counts, width=float(hist.edges[1] - hist.edges[0]), marker={"color": colors},
                hovertemplate="%{x:.3f} m<br>%{y:,} pixels<extra></extra>")
     )
     fig.update_layout(title=title, xaxis_title="depth (metres)", yaxis_title="pixels", xaxis_range=[lo, hi],

@@ -1,6 +1,6 @@
 """Run timing measurements in child processes with a progress bar, and keep the results small.
 
-Every measurement runs in a fresh ``python -m core.timing`` process (:func:`core.timing.time_in_subprocess`):
+Every measurement runs in a fresh ``python -m core.teaching.timing`` process (:func:`core.teaching.timing.time_in_subprocess`):
 ``torch.set_num_threads`` is process-wide, so measuring thread counts inside the server would
 change the speed of every other session, and a fresh process makes the first pass a true warm-up.
 Results go into ``st.session_state`` as plain dicts of floats.
@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 
 import streamlit as st
 
-from core.timing import StageTimes, TimingError, time_in_subprocess
-from core.timing_evidence import Verdict
+from core.teaching.timing import StageTimes, TimingError, time_in_subprocess
+from core.teaching.timing_evidence import Verdict
 
 __all__ = ["Config", "Measurement", "measure", "plan", "runs_of", "verdict_markdown"]
 

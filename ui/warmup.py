@@ -6,7 +6,7 @@ Python's import-deadlock avoidance can hand a thread a module that another threa
 still initialising. The load test (``python -m bench.load_test --sessions 8``) hit it:
 ``AttributeError: partially initialized module 'pandas' has no attribute 'Series'`` in
 ``st.dataframe``, which imports pandas lazily, while another session's Plotly figure
-imported it as an optional dependency (tests/test_warmup.py reproduces it without a
+imported it as an optional dependency (tests/app/test_warmup.py reproduces it without a
 server). ``st.cache_resource`` computes a value under one lock per key, so the first
 session imports and the others wait for it.
 """

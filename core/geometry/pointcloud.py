@@ -1,78 +1,40 @@
-"""Back-projection of depth maps to 3D point clouds with a pinhole camera.
+"""Point clouds from relative inverse depth, through the pinhole camera of :mod:`core.geometry.camera`.
 
 Camera frame (OpenCV convention): x to the right, y DOWN, z forward along the optical
-axis, so z is the depth. A viewer with y up should negate y. Units are those of the
-depth: relative inverse depth has none, so the cloud's scale and shift are a choice
-(``scale`` and ``shift`` of :func:`build_point_cloud`) unless they were calibrated.
-
-Pixel (u, v) has its centre at integer coordinates; the principal point is the image
-centre, ``(width / 2 - 0.5, height / 2 - 0.5)``.
+axis, so z is the depth. Units are those of the depth: relative inverse depth has none,
+so the cloud's scale and shift are a choice (``scale`` and ``shift`` of
+:func:`build_point_cloud`) unless they were calibrated. :func:`build_cloud` turns the 3D
+page's settings (:class:`CloudSettings`) into such a cloud, for the chart and the .ply
+downloads alike.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from core.maps.depth import inverse_to_depth
+from core.geometry.camera import _check_fov, _check_int, unproject
+from core.maps.colormaps import colorize
+from core.maps.normalize import inverse_to_depth
+from core.maps.stats import DepthHistogram, DepthStats
 
 __all__ = [
+    "COLOR_MODES",
     "MAX_BUDGET",
+    "CloudSettings",
     "PointCloud",
-    "backproject",
-    "backproject_pixels",
+    "build_cloud",
     "build_point_cloud",
     "even_subsample",
-    "pinhole_intrinsics",
+    "inverse_depth_reference",
 ]
 
-_REAL = (int, float, np.integer, np.floating)
+#: What the 3D page can colour the points by: the photo, or the Depth Explorer's colormap.
+COLOR_MODES = ("Image RGB", "Depth colormap")
 
 #: Largest point budget :func:`build_point_cloud` accepts (what a browser 3D chart handles).
 MAX_BUDGET = 300_000
-
-
-def _check_int(value: int, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_fov(fov_deg: float) -> float:
-    if isinstance(fov_deg, (bool, np.bool_)) or not isinstance(fov_deg, _REAL):
-        raise TypeError(f"fov_deg must be a real number, got {type(fov_deg).__name__}")
-    if not 0.0 < fov_deg < 180.0:
-        raise ValueError(f"fov_deg must be in (0, 180) degrees, got {fov_deg}")
-    return float(fov_deg)
-
-
-def pinhole_intrinsics(
-    width: int, height: int, fov_deg: float
-) -> tuple[float, float, float, float]:
-    """Intrinsics of a centred pinhole camera with square pixels.
-
-    Args:
-        width: image width in pixels.
-        height: image height in pixels.
-        fov_deg: HORIZONTAL field of view in degrees, in (0, 180).
-
-    Returns:
-        (fx, fy, cx, cy) in pixels, with fx = fy = (width / 2) / tan(fov / 2) and the
-        principal point at the image centre in pixel-centre coordinates.
-
-    Example:
-        >>> [round(v, 6) for v in pinhole_intrinsics(4, 2, 90.0)]
-        [2.0, 2.0, 1.5, 0.5]
-    """
-    width = _check_int(width, "width", 1)
-    height = _check_int(height, "height", 1)
-    fov = _check_fov(fov_deg)
-    f = (width / 2.0) / math.tan(math.radians(fov) / 2.0)
-    return f, f, width / 2.0 - 0.5, height / 2.0 - 0.5
 
 
 def _grid_axis(size: int, count: int) -> np.ndarray:
@@ -121,103 +83,6 @@ def even_subsample(height: int, width: int, budget: int) -> tuple[np.ndarray, np
     counts = np.where(rows_n * cols_n <= budget, rows_n * cols_n, 0)
     best = int(np.argmax(counts))  # budget >= 1 makes the 1 x 1 grid always feasible
     return _grid_axis(height, int(rows_n[best])), _grid_axis(width, int(cols_n[best]))
-
-
-def _ray_slopes(
-    rows: np.ndarray, cols: np.ndarray, width: int, height: int, fov_deg: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """x/z per column and y/z per row, float32."""
-    fx, fy, cx, cy = pinhole_intrinsics(width, height, fov_deg)
-    return ((cols - cx) / fx).astype(np.float32), ((rows - cy) / fy).astype(np.float32)
-
-
-def _check_axis(index: np.ndarray | None, size: int, name: str) -> np.ndarray:
-    if index is None:
-        return np.arange(size, dtype=np.intp)
-    index = np.asarray(index)
-    if index.ndim != 1 or index.dtype.kind not in "iu":
-        raise TypeError(
-            f"{name} must be a 1D integer index array, got {index.dtype} shape {index.shape}"
-        )
-    if index.size and (index.min() < 0 or index.max() >= size):
-        raise ValueError(
-            f"{name} must lie in [0, {size}), got range [{index.min()}, {index.max()}]"
-        )
-    return index.astype(np.intp, copy=False)
-
-
-def backproject(
-    depth: np.ndarray,
-    fov_deg: float,
-    rows: np.ndarray | None = None,
-    cols: np.ndarray | None = None,
-) -> np.ndarray:
-    """Back-project a depth map (z per pixel) to camera-frame points.
-
-    Pure geometry: non-finite depths give non-finite points; use
-    :func:`build_point_cloud` to get a cleaned cloud from inverse depth.
-
-    Args:
-        depth: HxW depth (distance along the optical axis, not along the ray).
-        fov_deg: horizontal field of view in degrees.
-        rows: optional 1D row indices (e.g. from :func:`even_subsample`); default all.
-        cols: optional 1D column indices; default all.
-
-    Returns:
-        Nx3 float32 (x right, y down, z forward), N = len(rows) * len(cols), in
-        row-major order over the grid ``np.ix_(rows, cols)``.
-
-    Example:
-        >>> backproject(np.full((3, 3), 2.0, np.float32), 90.0)[4]  # the centre pixel
-        array([0., 0., 2.], dtype=float32)
-    """
-    if not isinstance(depth, np.ndarray):
-        raise TypeError(f"depth must be a numpy.ndarray of shape HxW, got {type(depth).__name__}")
-    if depth.ndim != 2 or depth.dtype.kind not in "fiu":
-        raise ValueError(f"depth must be a real HxW array, got {depth.dtype} shape {depth.shape}")
-    height, width = depth.shape
-    rows_ = _check_axis(rows, height, "rows")
-    cols_ = _check_axis(cols, width, "cols")
-    z = depth[np.ix_(rows_, cols_)].astype(np.float32, copy=False)  # len(rows) x len(cols)
-    sx, sy = _ray_slopes(rows_, cols_, width, height, fov_deg)
-    xyz = np.empty((*z.shape, 3), dtype=np.float32)  # n_rows x n_cols x 3
-    xyz[..., 0] = sx[None, :] * z
-    xyz[..., 1] = sy[:, None] * z
-    xyz[..., 2] = z
-    return xyz.reshape(-1, 3)
-
-
-def backproject_pixels(
-    xs: np.ndarray, ys: np.ndarray, depths: np.ndarray, width: int, height: int, fov_deg: float
-) -> np.ndarray:
-    """Back-project individual (possibly sub-pixel) pixels, e.g. for a measuring tool.
-
-    Args:
-        xs: N column coordinates (pixel centres at integers).
-        ys: N row coordinates.
-        depths: N finite depths (z) of those pixels.
-        width: image width in pixels.
-        height: image height in pixels.
-        fov_deg: horizontal field of view in degrees.
-
-    Returns:
-        Nx3 float32 camera-frame points (x right, y down, z forward).
-
-    Example:
-        >>> backproject_pixels([3.0], [2.0], [1.0], 4, 3, 90.0)
-        array([[0.75, 0.5 , 1.  ]], dtype=float32)
-    """
-    x = np.atleast_1d(np.asarray(xs, dtype=np.float64))
-    y = np.atleast_1d(np.asarray(ys, dtype=np.float64))
-    z = np.atleast_1d(np.asarray(depths, dtype=np.float64))
-    if x.ndim != 1 or not x.shape == y.shape == z.shape:
-        raise ValueError(
-            f"xs, ys and depths must be 1D of equal length, got {x.shape}, {y.shape}, {z.shape}"
-        )
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and np.all(np.isfinite(z))):
-        raise ValueError("xs, ys and depths must be finite")
-    fx, fy, cx, cy = pinhole_intrinsics(width, height, fov_deg)
-    return np.stack([(x - cx) / fx * z, (y - cy) / fy * z, z], axis=1).astype(np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,7 +142,7 @@ def build_point_cloud(
 ) -> PointCloud:
     """Build a coloured point cloud from relative inverse depth.
 
-    Depth is ``1 / (scale * inv_depth + shift)`` (:func:`core.maps.depth.inverse_to_depth`).
+    Depth is ``1 / (scale * inv_depth + shift)`` (:func:`core.maps.normalize.inverse_to_depth`).
     Pixels whose depth is invalid (non-positive or non-finite denominator) or outside
     [near_clip, far_clip] are dropped. The kept points come from an even pixel grid
     (:func:`even_subsample`) sized so that about ``budget`` of them survive, then thinned
@@ -332,13 +197,104 @@ def build_point_cloud(
         dense = height * width if kept == 0 else min(height * width, budget * grid // kept)
         rows, cols, z, valid = sample(dense)
 
-    sx, sy = _ray_slopes(rows, cols, width, height, fov_deg)
     r_idx, c_idx = np.nonzero(valid)  # row-major order
     if len(r_idx) > budget:
         pick = np.floor(np.linspace(0.0, len(r_idx) - 1.0, budget) + 0.5).astype(np.intp)
         r_idx, c_idx = r_idx[pick], c_idx[pick]
     zs = z[r_idx, c_idx]  # N float32
-    xyz = np.stack([sx[c_idx] * zs, sy[r_idx] * zs, zs], axis=1)  # Nx3 float32
+    xyz = unproject(zs, fov_deg, pixels=(cols[c_idx], rows[r_idx]), image_size=(height, width))  # Nx3 float32
     source = rgb if colors is None else colors
-    colours = source[rows[r_idx], cols[c_idx]]  # Nx3 uint8
-    return PointCloud(xyz=xyz.astype(np.float32, copy=False), rgb=np.ascontiguousarray(colours))
+    point_colors = source[rows[r_idx], cols[c_idx]]  # Nx3 uint8
+    return PointCloud(xyz=xyz.astype(np.float32, copy=False), rgb=np.ascontiguousarray(point_colors))
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """What the 3D page's controls say (all small values).
+
+    Attributes:
+        fov_deg: assumed horizontal field of view.
+        scale: multiplies inverse depth divided by its 99th percentile.
+        shift: added after scaling; depth = 1 / (scale * d + shift).
+        keep_pct: (near, far) percentiles of depth to keep; (0, 100) keeps all.
+        budget: maximum number of points.
+        colors: one of :data:`COLOR_MODES`.
+        cmap, clip_pct, invert: the Depth Explorer's colour settings, for depth colours.
+    """
+
+    fov_deg: float
+    scale: float
+    shift: float
+    keep_pct: tuple[float, float]
+    budget: int
+    colors: str
+    cmap: str
+    clip_pct: tuple[float, float]
+    invert: bool
+
+
+def inverse_depth_reference(stats: DepthStats) -> float:
+    """The value inverse depth is divided by before scaling: its 99th percentile (> 0).
+
+    Falls back to the maximum, then to 1.0, when the percentile is not positive.
+    """
+    for value in (stats.percentiles.get(99, 0.0), stats.max):
+        if value > 0:
+            return float(value)
+    return 1.0
+
+
+def _depth_of(inv: float, scale: float, shift: float) -> float | None:
+    """Depth ``1 / (scale * inv + shift)`` of one inverse-depth value, None at or beyond infinity.
+
+    Example:
+        >>> _depth_of(0.5, 2.0, 0.0), _depth_of(0.0, 2.0, 0.0)
+        (1.0, None)
+    """
+    den = scale * inv + shift
+    return 1.0 / den if den > 0 else None
+
+
+def build_cloud(
+    depth: np.ndarray, rgb: np.ndarray, stats: DepthStats, hist: DepthHistogram, settings: CloudSettings
+) -> PointCloud:
+    """Back-project the map with the 3D page's settings, as its chart and the .ply downloads do.
+
+    The scale applies to inverse depth divided by :func:`inverse_depth_reference`; the kept
+    depth percentiles become near and far clips; "Depth colormap" colours the points with
+    the Depth Explorer's colormap, clipping and invert. Pure: it reads no UI state, so a
+    deferred download can run it outside the script thread.
+
+    Args:
+        depth: HxW relative inverse depth, full resolution.
+        rgb: HxWx3 uint8 photo.
+        stats: statistics of ``depth`` (for the reference value).
+        hist: histogram of ``depth`` (for the clipping percentiles).
+        settings: the page's settings.
+
+    Returns:
+        The cloud of :func:`build_point_cloud` for those settings.
+    """
+    scale = settings.scale / inverse_depth_reference(stats)  # applied to raw values
+    near_pct, far_pct = settings.keep_pct
+    # depth falls as inverse depth rises: the near end of depth is the high end of inverse depth
+    inv_near, inv_far = hist.percentiles([100.0 - near_pct, 100.0 - far_pct])
+    near_clip = _depth_of(float(inv_near), scale, settings.shift) if near_pct > 0 else None
+    far_clip = _depth_of(float(inv_far), scale, settings.shift) if far_pct < 100 else None
+    if near_clip is not None and far_clip is not None and near_clip > far_clip:
+        near_clip = far_clip
+    colors = None
+    if settings.colors == COLOR_MODES[1]:
+        lo, hi = hist.percentiles(settings.clip_pct)
+        colors = colorize(depth, settings.cmap, float(lo), float(hi), settings.invert)  # HxWx3 uint8
+    return build_point_cloud(
+        depth,
+        rgb,
+        fov_deg=settings.fov_deg,
+        scale=scale,
+        shift=settings.shift,
+        near_clip=near_clip,
+        far_clip=far_clip,
+        budget=settings.budget,
+        colors=colors,
+    )

@@ -1,22 +1,26 @@
 """Encoders for downloads and the screen: PNG, JPEG, 16-bit PNG, .npy and PLY, all returned as ``bytes``.
 
-Every export is finite: depth maps go through :func:`core.maps.depth.sanitize` or
-:func:`core.maps.depth.to_uint16`, and a :class:`core.geometry.pointcloud.PointCloud` cannot hold NaN.
+Every export is finite: depth maps go through :func:`core.maps.normalize.sanitize` or
+:func:`core.maps.normalize.to_uint16`, and a :class:`core.geometry.pointcloud.PointCloud` cannot hold NaN.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import cv2
 import numpy as np
 
-from core.maps.depth import sanitize, to_uint16
+from core import workers
+from core.checks import is_int
+from core.maps.normalize import sanitize, to_uint16
 from core.geometry.pointcloud import PointCloud
 
 __all__ = [
+    "file_stem",
     "jpeg_bytes",
     "jpeg_bytes_async",
     "npy_bytes",
@@ -38,6 +42,28 @@ _PLY_PROPERTIES = [
     ("uchar", "green"),
     ("uchar", "blue"),
 ]
+
+
+def file_stem(name: str) -> str:
+    """A safe stem for download file names: the name without its extension, letters, digits, ``_``, ``-``.
+
+    Every other run of characters becomes one ``_``; an empty result becomes ``"image"``.
+
+    Args:
+        name: a file name as uploaded, e.g. ``"my photo (1).JPG"``.
+
+    Returns:
+        The stem to put before ``_depth.png``, ``.npy``, ...
+
+    Example:
+        >>> file_stem("my photo (1).JPG")
+        'my_photo_1'
+        >>> file_stem("..jpg")
+        'image'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (a file name), got {type(name).__name__}")
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name.rsplit(".", 1)[0]).strip("_") or "image"
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -65,22 +91,20 @@ def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
     Returns:
         The JPEG file contents.
     """
-    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
+    if not is_int(quality) or not 1 <= quality <= 100:
         raise ValueError(f"quality must be an int in 1-100, got {quality!r}")
     return _encode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)], (np.uint8,))
 
 
 def jpeg_bytes_async(images: Sequence[np.ndarray], quality: int = 90) -> Future[list[bytes]]:
-    """Start :func:`jpeg_bytes` of each image on a worker thread; ``.result()`` gives the list.
+    """Start :func:`jpeg_bytes` of each image on the shared pool; ``.result()`` gives the list.
 
     OpenCV encodes without holding the GIL, so a caller that builds charts meanwhile (pure
-    Python) gets the encodes for free on a second core. Errors surface at ``.result()``.
+    Python) gets the encodes for free on a second core. The work runs on
+    :func:`core.workers.shared_pool`, the library's one pool. Errors surface at ``.result()``.
     """
     images = list(images)
-    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jpeg")
-    future = worker.submit(lambda: [jpeg_bytes(image, quality) for image in images])
-    worker.shutdown(wait=False)  # the thread ends when the encodes are done
-    return future
+    return workers.shared_pool().submit(lambda: [jpeg_bytes(image, quality) for image in images])
 
 
 def _encode(ext: str, image: np.ndarray, params: list[int], gray_dtypes: tuple[type, ...]) -> bytes:
@@ -93,7 +117,7 @@ def _encode(ext: str, image: np.ndarray, params: list[int], gray_dtypes: tuple[t
         gray = "/".join(np.dtype(d).name for d in gray_dtypes)
         raise TypeError(
             f"image must be HxWx3 uint8 RGB or HxW {gray}, got {image.dtype} shape {image.shape}; "
-            "use core.maps.colormaps.colorize or core.maps.depth.to_uint16 for float maps"
+            "use core.maps.colormaps.colorize or core.maps.normalize.to_uint16 for float maps"
         )
     if image.size == 0:
         raise ValueError(f"image must not be empty, got shape {image.shape}")
@@ -121,7 +145,7 @@ def npy_bytes(depth: np.ndarray) -> bytes:
     """Serialise a depth map as a float32 ``.npy`` file (loads with allow_pickle=False).
 
     Args:
-        depth: HxW map; non-finite values are replaced as in :func:`core.maps.depth.sanitize`.
+        depth: HxW map; non-finite values are replaced as in :func:`core.maps.normalize.sanitize`.
 
     Returns:
         The .npy file contents.

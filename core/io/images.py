@@ -68,6 +68,8 @@ from PIL import (
     WebPImagePlugin,
 )
 
+from core.checks import check_int
+
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "SUPPORTED_FORMATS",
@@ -467,8 +469,7 @@ def _as_bytes(data: object) -> bytes:
 
 
 def _check_max_pixels(max_pixels: object) -> None:
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int):
-        raise TypeError(f"max_pixels must be an int, got {type(max_pixels).__name__}: pass e.g. 40_000_000.")
+    check_int(max_pixels, "max_pixels", hint=": pass e.g. 40_000_000.")
     if max_pixels <= 0:
         raise ValueError(f"max_pixels must be positive, got {max_pixels}: pass e.g. 40_000_000.")
 

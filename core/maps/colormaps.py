@@ -3,7 +3,7 @@
 Convention: near (large inverse depth) is drawn with the *high* end of a map, which is
 the bright end of the perceptually uniform maps (inferno, magma, plasma, viridis,
 cividis) and white for gray. Colorizing a 12-megapixel map is one quantisation pass to
-an 8-bit index (:func:`core.maps.depth.to_uint8`) and one table lookup.
+an 8-bit index (:func:`core.maps.normalize.to_uint8`) and one table lookup.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import cv2
 import matplotlib
 import numpy as np
 
-from core.maps.depth import to_uint8
+from core.checks import check_int
+from core.maps.normalize import to_uint8
 
 __all__ = [
     "COLORMAPS",
@@ -80,7 +81,7 @@ def colorize(
     """Render a depth map as an RGB image, near (large values) at the high end of the map.
 
     Exactly ``colormap_lut(cmap)[to_uint8(depth, lo, hi, invert)]``: values are clipped
-    to [lo, hi], non-finite values are treated as in :func:`core.maps.depth.sanitize`, and a
+    to [lo, hi], non-finite values are treated as in :func:`core.maps.normalize.sanitize`, and a
     constant map gives a flat image.
 
     Args:
@@ -170,8 +171,7 @@ def colorbar(name: str, height: int = 256, width: int = 24, invert: bool = False
                [  0,   0,   0]], dtype=uint8)
     """
     for value, label in ((height, "height"), (width, "width")):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{label} must be an int, got {type(value).__name__}")
+        check_int(value, label)
     if height < 2 or width < 1:
         raise ValueError(f"colorbar needs height >= 2 and width >= 1, got {height}x{width}")
     lut = colormap_lut(name)

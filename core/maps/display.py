@@ -13,8 +13,10 @@ import numpy as np
 
 from PIL import Image
 
+from core.checks import as_float64, check_int
 from core.maps.colormaps import luminance_profile
-from core.maps.depth import DepthHistogram, normalize, to_uint8, to_uint16
+from core.maps.normalize import normalize, to_uint8, to_uint16
+from core.maps.stats import DepthHistogram
 
 __all__ = [
     "DISPLAY_MAX_WIDTH",
@@ -23,6 +25,7 @@ __all__ = [
     "banding_crops",
     "blend",
     "crop_box",
+    "display_window",
     "downscale",
     "fit_width",
     "lightness_strip",
@@ -39,14 +42,6 @@ __all__ = [
 DISPLAY_MAX_WIDTH = 1460
 
 
-def _check_positive_int(value: int, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
-
-
 def fit_width(height: int, width: int, max_width: int = DISPLAY_MAX_WIDTH) -> tuple[int, int]:
     """The (height, width) of an image shrunk to at most ``max_width`` columns, same aspect.
 
@@ -56,9 +51,9 @@ def fit_width(height: int, width: int, max_width: int = DISPLAY_MAX_WIDTH) -> tu
         >>> fit_width(300, 400, 1600)
         (300, 400)
     """
-    height = _check_positive_int(height, "height")
-    width = _check_positive_int(width, "width")
-    max_width = _check_positive_int(max_width, "max_width")
+    height = check_int(height, "height", low=1)
+    width = check_int(width, "width", low=1)
+    max_width = check_int(max_width, "max_width", low=1)
     if width <= max_width:
         return height, width
     return max(1, round(height * max_width / width)), max_width
@@ -114,7 +109,7 @@ def percentile_from_histogram(hist: DepthHistogram, values: np.ndarray) -> np.nd
     """Percentage of the counted pixels at or below each value, read off a histogram.
 
     Within a bin the counts are taken as evenly spread, so the result is within one bin's
-    share of pixels of the exact :func:`core.maps.depth.percentile_of`.
+    share of pixels of the exact :func:`core.maps.stats.percentile_of`.
 
     Args:
         hist: histogram of the whole map (e.g. 4096 bins between min and max).
@@ -124,7 +119,7 @@ def percentile_from_histogram(hist: DepthHistogram, values: np.ndarray) -> np.nd
         float32 array shaped like ``values``, in [0, 100].
 
     Example:
-        >>> from core.maps.depth import histogram
+        >>> from core.maps.stats import histogram
         >>> h = histogram(np.array([[0.0, 1.0], [2.0, 3.0]], np.float32), bins=4)
         >>> percentile_from_histogram(h, np.array([3.0, -1.0])).tolist()
         [100.0, 0.0]
@@ -171,7 +166,7 @@ def pixel_probe(
         hist: histogram of ``depth`` for the percentiles.
         lo: value drawn with the low end of the colormap.
         hi: value drawn with the high end.
-        invert: as in :func:`core.maps.depth.normalize`.
+        invert: as in :func:`core.maps.normalize.normalize`.
         max_width: columns of the grid at most; rows keep the aspect ratio. The Depth Explorer
             draws the probe about 400 CSS px wide whatever the photo's shape, so 200 columns
             make cells of about 2 px, which look like the heatmap; every view change resends
@@ -197,6 +192,51 @@ def pixel_probe(
     )
 
 
+def display_window(
+    values: np.ndarray,
+    percentiles: tuple[float, float] = (1.0, 99.0),
+    *,
+    from_zero: bool = False,
+    min_span: float = 1e-6,
+) -> tuple[float, float]:
+    """The value window [lo, hi] a view maps onto its colormap: robust percentiles, never empty.
+
+    Exact ``np.percentile`` over the finite values, for the few-megapixel arrays of a report;
+    a full-resolution map's window comes from its cached histogram
+    (:meth:`core.maps.stats.DepthHistogram.percentiles`) instead.
+
+    Args:
+        values: array of any shape, e.g. the measured pixels ``gt_m[valid]``.
+        percentiles: (low, high) in [0, 100], low <= high.
+        from_zero: start the window at 0 (an error or difference map, where 0 is "no
+            error"); only the high percentile is then used.
+        min_span: smallest ``hi - lo``: a flat array still gets a usable window.
+
+    Returns:
+        ``(lo, hi)`` with ``hi >= lo + min_span``.
+
+    Raises:
+        ValueError: bad percentiles, or no finite value at all.
+
+    Example:
+        >>> display_window(np.arange(101.0), (1.0, 99.0))
+        (1.0, 99.0)
+        >>> display_window(np.zeros(4), (0.0, 98.0), from_zero=True)
+        (0.0, 1e-06)
+    """
+    if len(percentiles) != 2 or not 0.0 <= percentiles[0] <= percentiles[1] <= 100.0:
+        raise ValueError(f"percentiles must be (low, high) with 0 <= low <= high <= 100, got {percentiles}")
+    arr = as_float64(values, "values")
+    finite = arr[np.isfinite(arr)]
+    if finite.size == 0:
+        raise ValueError("values has no finite value: there is no window to show")
+    if from_zero:
+        lo, hi = 0.0, float(np.percentile(finite, percentiles[1]))
+    else:
+        lo, hi = (float(v) for v in np.percentile(finite, list(percentiles)))
+    return lo, max(hi, lo + min_span)
+
+
 def crop_box(
     height: int, width: int, center_x: float, center_y: float, size: int
 ) -> tuple[int, int, int, int]:
@@ -218,9 +258,9 @@ def crop_box(
         >>> crop_box(100, 200, 1.0, 0.0, 20)
         (0, 20, 180, 200)
     """
-    height = _check_positive_int(height, "height")
-    width = _check_positive_int(width, "width")
-    size = min(_check_positive_int(size, "size"), height, width)
+    height = check_int(height, "height", low=1)
+    width = check_int(width, "width", low=1)
+    size = min(check_int(size, "size", low=1), height, width)
     for value, name in ((center_x, "center_x"), (center_y, "center_y")):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be a fraction in [0, 1], got {value}")
@@ -230,7 +270,11 @@ def crop_box(
 
 
 def smoothest_crop(
-    depth: np.ndarray, size: int, lo: float, hi: float, steps: tuple[float, float] = (3.0, 24.0)
+    depth: np.ndarray,
+    size: int,
+    lo: float | None = None,
+    hi: float | None = None,
+    steps: tuple[float, float] = (3.0, 24.0),
 ) -> tuple[int, int, int, int]:
     """A square crop where 8-bit quantisation shows banding best: a smooth, gentle slope.
 
@@ -243,8 +287,9 @@ def smoothest_crop(
     Args:
         depth: HxW finite map.
         size: wanted side in pixels (>= 2); shrunk to fit the map.
-        lo: low end of the quantisation window (e.g. the map's minimum).
-        hi: high end of the window.
+        lo: low end of the quantisation window; defaults to the map's finite minimum, as
+            the exports (and :func:`banding_crops`) quantise.
+        hi: high end of the window; defaults to the finite maximum.
         steps: (min, max) range of a crop, in 8-bit steps of (hi - lo) / 255.
 
     Returns:
@@ -258,7 +303,11 @@ def smoothest_crop(
     if not isinstance(depth, np.ndarray) or depth.ndim != 2 or depth.size == 0:
         raise ValueError(f"depth must be a non-empty HxW array, got {getattr(depth, 'shape', type(depth).__name__)}")
     height, width = depth.shape
-    half = max(1, min(_check_positive_int(size, "size"), height, width) // 2)
+    half = max(1, min(check_int(size, "size", low=1), height, width) // 2)
+    if lo is None or hi is None:
+        finite = depth[np.isfinite(depth)]
+        lo = (float(finite.min()) if finite.size else 0.0) if lo is None else lo
+        hi = (float(finite.max()) if finite.size else 0.0) if hi is None else hi
     ny, nx = height // half, width // half
     if ny < 2 or nx < 2 or not hi > lo:
         return crop_box(height, width, 0.5, 0.5, 2 * half)
@@ -386,8 +435,8 @@ def lightness_strip(name: str, width: int = 256, height: int = 12) -> np.ndarray
     Returns:
         height x width x 3 uint8 RGB.
     """
-    width = _check_positive_int(width, "width")
-    height = _check_positive_int(height, "height")
+    width = check_int(width, "width", low=1)
+    height = check_int(height, "height", low=1)
     lstar = luminance_profile(name)  # 256 float32 in [0, 100]
     idx = np.floor(np.linspace(0.0, 255.0, width) + 0.5).astype(np.intp)
     gray = np.rint(lstar[idx] * 2.55).clip(0, 255).astype(np.uint8)  # width

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.checks import as_bool_mask, as_float64
+from core.checks import as_bool_mask, as_float64, is_real
 
 __all__ = ["AlignmentError", "ScaleShift", "apply_scale_shift_demo", "fit_scale_shift"]
 
@@ -160,7 +160,7 @@ def apply_scale_shift_demo(pred: np.ndarray, alpha: float, beta: float) -> np.nd
         [1.0, 2.0]
     """
     pred = as_float64(pred, "pred")
-    if not (np.isfinite(alpha) and np.isfinite(beta)):
+    if not (is_real(alpha) and is_real(beta)):
         raise ValueError(f"alpha and beta must be finite, got alpha={alpha}, beta={beta}.")
     if alpha == 0:
         raise ValueError("alpha must be non-zero (it divides the prediction); got alpha=0.")

@@ -20,8 +20,8 @@ from numbers import Integral
 
 import numpy as np
 
+from core.geometry.camera import unproject
 from core.measure.alignment import AlignmentError, ScaleShift, fit_scale_shift
-from core.geometry.pointcloud import pinhole_intrinsics
 
 __all__ = ["Calibration", "CalibrationError", "CalibrationPoint", "calibrate", "check_points", "measure_distance"]
 
@@ -65,6 +65,16 @@ class Calibration:
     shift: float
     residuals_m: tuple[float, ...]
     points: tuple[CalibrationPoint, ...]
+
+    @property
+    def rms_residual_m(self) -> float:
+        """Root mean square of :attr:`residuals_m`, in metres (0 for an exact two-point fit).
+
+        Example:
+            >>> Calibration(1.0, 0.0, (0.3, -0.4), ()).rms_residual_m == math.sqrt(0.125)
+            True
+        """
+        return float(np.sqrt(np.mean(np.square(self.residuals_m))))
 
     def depth_map(self, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Convert a relative inverse depth map to metres.
@@ -248,7 +258,7 @@ def measure_distance(
     """Straight-line 3D distance between two pixels of a metric depth map.
 
     Each pixel is back-projected through the same pinhole camera as the point cloud
-    (:func:`core.geometry.pointcloud.pinhole_intrinsics`): the given *horizontal* field of view,
+    (:func:`core.geometry.camera.unproject`): the given *horizontal* field of view,
     square pixels and the principal point at the image centre ``(W/2 - 0.5, H/2 - 0.5)``;
     the focal length is ``fx = fy = (W/2) / tan(fov/2)``.
 
@@ -274,15 +284,16 @@ def measure_distance(
     depth_m = _check_image(depth_m, "depth_m")
     if not (math.isfinite(fov_deg) and 0.0 < fov_deg < 180.0):
         raise ValueError(f"fov_deg must be in (0, 180) degrees, got {fov_deg}.")
-    a = _backproject_point(depth_m, p1, fov_deg, "p1")
-    b = _backproject_point(depth_m, p2, fov_deg, "p2")
+    (xa, ya, za), (xb, yb, zb) = _depth_at(depth_m, p1, "p1"), _depth_at(depth_m, p2, "p2")
+    # The point cloud's camera, so a measured distance matches the 3D view; in float64,
+    # as float32 points are too coarse for distances checked to 1e-9.
+    a, b = unproject(np.array([za, zb]), fov_deg, pixels=([xa, xb], [ya, yb]), image_size=depth_m.shape,
+                     dtype=np.float64)  # 2x3
     return float(np.linalg.norm(a - b))
 
 
-def _backproject_point(
-    depth_m: np.ndarray, pixel: tuple[int, int], fov_deg: float, name: str
-) -> np.ndarray:
-    """Back-project pixel ``(x, y)`` to a 3D point ``(X, Y, Z)`` in camera coordinates."""
+def _depth_at(depth_m: np.ndarray, pixel: tuple[int, int], name: str) -> tuple[int, int, float]:
+    """Check pixel ``(x, y)`` and return ``(x, y, depth)``, the depth positive and finite."""
     height, width = depth_m.shape
     if len(pixel) != 2 or not all(_is_int(c) for c in pixel):
         raise TypeError(f"{name} must be an (x, y) pair of integers, got {pixel!r}.")
@@ -298,10 +309,7 @@ def _backproject_point(
             f"depth at {name}=({x}, {y}) is {z}, not a positive finite distance: "
             "pick a pixel with a valid depth."
         )
-    # The point cloud's camera, so a measured distance matches the 3D view. The maths stays
-    # in float64 here: backproject_pixels returns float32, too coarse for the 1e-9 checks.
-    fx, fy, cx, cy = pinhole_intrinsics(width, height, fov_deg)
-    return np.array([(x - cx) * z / fx, (y - cy) * z / fy, z])
+    return x, y, z
 
 
 def _numbers(numbers: Sequence[int] | None, n: int) -> list[int]:

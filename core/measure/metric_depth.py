@@ -1,7 +1,7 @@
 """A calibrated depth map in metres: its histogram, statistics and downloads.
 
 After a calibration (:mod:`core.measure.calibration`) a map is in metres, with a mask of the pixels
-the fit puts at a finite positive depth. The views of :mod:`core.maps.depth` work on every pixel
+the fit puts at a finite positive depth. The views of :mod:`core.maps.stats` work on every pixel
 and the exports of :mod:`core.io.exports` are min-max normalised, as a unitless map must be;
 these keep the units and leave the masked pixels out.
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.maps.depth import DepthHistogram, histogram
+from core.maps.stats import DepthHistogram, histogram
 from core.io.exports import png_bytes
 
 __all__ = [
@@ -137,7 +137,7 @@ def depth_png16_mm_bytes(depth_m: np.ndarray, valid: np.ndarray) -> bytes:
 
 
 def _masked(depth_m: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """float32 copy with NaN outside the valid pixels: what core.maps.depth's statistics skip."""
+    """float32 copy with NaN outside the valid pixels: what core.maps.stats skips."""
     depth, ok = _checked(depth_m, valid)
     return np.where(ok, depth, np.nan).astype(np.float32)
 

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from core.measure.alignment import fit_scale_shift
-from core.checks import as_bool_mask, as_float64
+from core.checks import as_bool_mask, as_float64, is_int, is_real
 
 __all__ = [
     "DELTA_THRESHOLDS",
@@ -261,14 +261,14 @@ def evaluate(
         )
     if not np.isfinite(p).all():
         raise ValueError("pred contains NaN or inf; pass the model's raw relative inverse depth.")
-    if not (np.isfinite(min_depth) and min_depth > 0):
+    if not (is_real(min_depth) and min_depth > 0):
         raise ValueError(f"min_depth must be a positive finite number of metres, got {min_depth}.")
 
     valid = np.isfinite(g) & (g > 0)
     if not valid.any():
         raise ValueError("gt_m has no valid pixels (all are 0, negative or non-finite).")
     upper = float(g[valid].max()) if max_depth is None else float(max_depth)
-    if not (np.isfinite(upper) and upper > min_depth):
+    if not (is_real(upper) and upper > min_depth):
         raise ValueError(
             f"the clamp range [min_depth, max_depth] = [{min_depth}, {upper}] is empty: "
             "max_depth must be finite and larger than min_depth."
@@ -340,7 +340,7 @@ def resize_to(pred: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         raise ValueError(f"pred must be a non-empty HxW array, got shape {p.shape}.")
     if (
         len(shape) != 2
-        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in shape)
+        or not all(is_int(v) for v in shape)
         or min(shape) <= 0
     ):
         raise ValueError(f"shape must be (height, width) with positive integers, got {shape!r}.")

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.midas.weights import check_state_dict
+from core.midas.checkpoint import check_state_dict, unwrap_training_checkpoint
 
 __all__ = ["MidasSmall", "checkpoint_filter_fn", "create_midas_small"]
 
@@ -128,7 +128,8 @@ def checkpoint_filter_fn(state_dict: Mapping[str, torch.Tensor], model: nn.Modul
     """Map an official MiDaS small checkpoint onto :class:`MidasSmall` names.
 
     The official release stores the bare ``state_dict``; training checkpoints wrap it
-    as ``{"model": ..., "optimizer": ...}``, which the official loader unwraps too.
+    as ``{"model": ..., "optimizer": ...}``, which the official loader unwraps too (here by
+    :func:`core.midas.checkpoint.unwrap_training_checkpoint`, as :func:`~core.midas.checkpoint.read_checkpoint` does).
     The names already match this module's, so nothing else is renamed.
 
     Args:
@@ -139,9 +140,7 @@ def checkpoint_filter_fn(state_dict: Mapping[str, torch.Tensor], model: nn.Modul
         A plain ``{name: tensor}`` dict ready for ``model.load_state_dict(..., strict=True)``.
     """
     del model  # names match already; the argument keeps the timm filter signature
-    if "optimizer" in state_dict and "model" in state_dict:
-        state_dict = state_dict["model"]
-    return dict(state_dict)
+    return dict(unwrap_training_checkpoint(state_dict))  # type: ignore[call-overload]
 
 
 def create_midas_small(state_dict: Mapping[str, torch.Tensor] | None = None) -> MidasSmall:
@@ -151,7 +150,7 @@ def create_midas_small(state_dict: Mapping[str, torch.Tensor] | None = None) -> 
         state_dict: checkpoint contents; ``None`` keeps random weights.
 
     Raises:
-        core.midas.weights.WeightsMismatchError: the names, shapes or dtypes are not MiDaS small's.
+        core.midas.errors.WeightsMismatchError: the names, shapes or dtypes are not MiDaS small's.
     """
     model = MidasSmall()
     if state_dict is not None:

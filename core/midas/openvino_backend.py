@@ -50,7 +50,8 @@ from typing import Any
 import numpy as np
 from filelock import FileLock
 
-from core.midas.weights import WeightsError, hub_checkpoint_dir
+from core.midas.download import hub_checkpoint_dir
+from core.midas.errors import WeightsError
 
 __all__ = [
     "CACHE_ENV_VAR",
@@ -257,7 +258,7 @@ def _convert(weights_path: Path, tmp_dir: Path, sha256: str, size: int, ov: Any)
     import torch
 
     from core.midas.model import create_midas_small
-    from core.midas.weights import read_checkpoint
+    from core.midas.checkpoint import read_checkpoint
 
     model = create_midas_small(read_checkpoint(weights_path))
     inputs = _selfcheck_inputs(size)
@@ -306,7 +307,7 @@ def load_openvino_model(
 
     Args:
         weights_path: the MiDaS small checkpoint (read only when converting).
-        sha256: its SHA-256, the cache key (``core.midas.weights.sha256_file``).
+        sha256: its SHA-256, the cache key (``core.midas.download.sha256_file``).
         size: network size N; the self-check inputs are NxN and 3N/4xN.
         cache_dir: cache root; default :func:`default_cache_dir`.
         threads: OpenVINO inference threads (default: OpenVINO's choice, all cores).

@@ -31,7 +31,9 @@ import torch
 from core.midas.inference_gate import InferenceGate, slots_for
 from core.midas.openvino_backend import FastBackendError, load_openvino_model
 from core.midas.transforms import check_net_size, preprocess, upsample_to
-from core.midas.weights import MIDAS_SMALL, read_checkpoint, resolve_weights, sha256_file
+from core.midas.checkpoint import read_checkpoint
+from core.midas.config import MIDAS_SMALL
+from core.midas.download import resolve_weights, sha256_file
 
 __all__ = ["BACKENDS", "Prediction", "Predictor", "PredictorInfo", "load_predictor", "set_torch_threads"]
 
@@ -239,7 +241,7 @@ def load_predictor(
 
     Raises:
         ValueError: unknown backend or bad size.
-        core.midas.weights.WeightsError: the weights are missing, corrupt or not MiDaS small.
+        core.midas.errors.WeightsError: the weights are missing, corrupt or not MiDaS small.
         core.midas.openvino_backend.FastBackendError: ``backend="fast"`` and OpenVINO is missing,
             cannot convert the model, or fails the self-check.
     """

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.midas.weights import MIDAS_SMALL
+from core.checks import check_int, is_int
+from core.midas.config import MIDAS_SMALL
 
 __all__ = [
     "MAX_SIZE",
@@ -51,8 +52,7 @@ _STD = np.asarray(MIDAS_SMALL.std, dtype=np.float64)
 
 def check_net_size(size: int) -> int:
     """Validate the network size N: 256-1024 in steps of 32."""
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-        raise TypeError(f"size must be an int, got {type(size).__name__}")
+    check_int(size, "size")
     if not (MIN_SIZE <= size <= MAX_SIZE) or size % _MULTIPLE:
         raise ValueError(f"size must be {MIN_SIZE}-{MAX_SIZE} in steps of {_MULTIPLE}, got {size}")
     return int(size)
@@ -163,7 +163,7 @@ def resize_cubic(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     """
     rgb = _check_rgb(rgb)
     for name, value in (("height", height), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        if not is_int(value) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     height, width = int(height), int(width)
     src_h, src_w = rgb.shape[:2]
@@ -225,7 +225,7 @@ def _prediction_array(prediction: torch.Tensor | np.ndarray) -> np.ndarray:
 
 def _check_target(height: int, width: int) -> tuple[int, int]:
     for name, value in (("height", height), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        if not is_int(value) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(height), int(width)
 

@@ -1,7 +1,7 @@
 """Install a checkpoint the user supplies by hand (e.g. uploaded on an offline machine).
 
 The bytes are written to a temporary file next to the destination, read with
-:func:`core.midas.weights.read_checkpoint` (``weights_only=True``) and loaded into the model
+:func:`core.midas.checkpoint.read_checkpoint` (``weights_only=True``) and loaded into the model
 (:func:`core.midas.model.create_midas_small` checks every name and shape). Only then is the
 file renamed into the torch hub cache, so a bad upload never leaves a file that a later
 run would pick up.
@@ -14,7 +14,10 @@ import tempfile
 from pathlib import Path
 
 from core.midas.model import create_midas_small
-from core.midas.weights import MIDAS_SMALL, WeightsError, hub_checkpoint_dir, read_checkpoint
+from core.midas.checkpoint import read_checkpoint
+from core.midas.config import MIDAS_SMALL
+from core.midas.download import hub_checkpoint_dir
+from core.midas.errors import WeightsError
 
 __all__ = ["install_checkpoint"]
 
@@ -31,8 +34,8 @@ def install_checkpoint(
     Args:
         data: The checkpoint file's content.
         source_name: How error messages name the file (e.g. the uploaded file name).
-        dest_dir: Folder to save into; defaults to :func:`core.midas.weights.hub_checkpoint_dir`,
-            where :func:`core.midas.weights.resolve_weights` looks.
+        dest_dir: Folder to save into; defaults to :func:`core.midas.download.hub_checkpoint_dir`,
+            where :func:`core.midas.download.resolve_weights` looks.
         file_name: Name of the saved file; one of ``MIDAS_SMALL.file_names`` so that it is
             found again.
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.checks import is_real
 from core.measure.alignment import ScaleShift
 from core.maps.colormaps import colorize, colormap_lut
 from core.measure.metrics import DepthMetrics, error_map, evaluate, resize_to
@@ -30,7 +31,7 @@ __all__ = [
     "GroundTruthReport",
     "ground_truth_report",
     "measured_image",
-    "no_measurement_colour",
+    "no_measurement_color",
     "synthetic_ground_truth",
 ]
 
@@ -92,7 +93,7 @@ class GroundTruthReport:
         return max(lo - pad, 0.0), hi + pad
 
 
-def no_measurement_colour(cmap: str) -> tuple[str, tuple[int, int, int]]:
+def no_measurement_color(cmap: str) -> tuple[str, tuple[int, int, int]]:
     """The colour, and its name, that marks "no measurement" on a map drawn with ``cmap``.
 
     Neutral grey unless the colormap has a colour close to it (gray, cividis); then the
@@ -149,10 +150,10 @@ def measured_image(
         raise ValueError(f"values must be a non-empty HxW map, got shape {v.shape}")
     if mask.dtype != bool or mask.shape != v.shape:
         raise ValueError(f"valid must be a bool mask of shape {v.shape}, got {mask.dtype} {mask.shape}")
-    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+    if not (is_real(lo) and is_real(hi) and hi > lo):
         raise ValueError(f"need finite lo < hi, got lo={lo}, hi={hi}")
     image = colorize(v.astype(np.float32, copy=False), cmap, float(lo), float(hi), invert=invert)  # HxWx3 uint8
-    image[~mask] = no_measurement_colour(cmap)[1]
+    image[~mask] = no_measurement_color(cmap)[1]
     return image
 
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.checks import is_int
 from core.maps.colormaps import colorize
-from core.maps.depth import normalize
+from core.maps.normalize import normalize
 from core.midas.predictor import Prediction
 from core.midas.transforms import check_net_size, preprocess
-from core.midas.weights import MIDAS_SMALL
+from core.midas.config import MIDAS_SMALL
 
 __all__ = [
     "ArraySummary",
@@ -159,7 +160,7 @@ def channel_histograms(net_input: np.ndarray, bins: int = 64) -> ChannelHistogra
         raise ValueError(f"net_input must be a 1x3xhxw float array, got {x.dtype} {np.asarray(net_input).shape}")
     if not np.isfinite(x).all():
         raise ValueError("net_input contains NaN or inf")
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+    if not is_int(bins) or bins < 1:
         raise ValueError(f"bins must be an int >= 1, got {bins!r}")
     lo, hi = float(x.min()), float(x.max())
     edges = np.linspace(lo, hi if hi > lo else lo + 1.0, int(bins) + 1)
@@ -276,7 +277,7 @@ def walkthrough(rgb: np.ndarray, prediction: Prediction, size: int, cmap: str = 
             "normalised",
             "6. Min–max normalised",
             "norm",
-            "from core.maps.depth import normalize\nnorm = normalize(depth)  # HxW float32 in [0, 1], near = 1",
+            "from core.maps.normalize import normalize\nnorm = normalize(depth)  # HxW float32 in [0, 1], near = 1",
             "(value − min) / (max − min): the unknown scale and shift cancel out, which is why "
             "every MiDaS picture looks plausible whatever the units. A constant map gives zeros, never NaN.",
             norm,

@@ -3,7 +3,7 @@
 Each function here either reproduces a common mistake exactly as it is usually written
 (so the page can show what it does to the current photo's map) or measures the symptom.
 The mistakes are named as such; the rest of ``core`` never makes them:
-:func:`core.maps.depth.normalize` never divides by zero and never returns NaN.
+:func:`core.maps.normalize.normalize` never divides by zero and never returns NaN.
 
 Example:
     >>> flat = np.full((2, 2), 7.0, np.float32)
@@ -13,25 +13,23 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from core.checks import is_real
 from core.measure.alignment import fit_scale_shift
 from core.maps.colormaps import colormap_lut, luminance_profile
-from core.maps.depth import to_uint8, to_uint16
 
 __all__ = [
-    "ColourEnds",
+    "ColorEnds",
     "aligned_difference",
-    "colour_ends",
+    "color_ends",
     "constant_image",
     "grey_levels",
     "naive_minmax",
     "raw_as_image",
     "saturated_fractions",
-    "smoothest_box",
     "wrong_maximum",
 ]
 
@@ -75,7 +73,7 @@ def naive_minmax(depth: np.ndarray) -> np.ndarray:
     """The textbook ``(d - d.min()) / (d.max() - d.min())``, mistakes included.
 
     On a constant map this is 0 / 0: every pixel is NaN, which an image library then draws
-    as black (or refuses). Shown next to :func:`core.maps.depth.normalize`, which returns zeros.
+    as black (or refuses). Shown next to :func:`core.maps.normalize.normalize`, which returns zeros.
 
     Args:
         depth: HxW map.
@@ -116,7 +114,7 @@ def wrong_maximum(depth: np.ndarray, assumed_max: float = 65535.0) -> np.ndarray
     Returns:
         HxW float32, ``clip(depth / assumed_max, 0, 1)``.
     """
-    if not (np.isfinite(assumed_max) and assumed_max > 0):
+    if not (is_real(assumed_max) and assumed_max > 0):
         raise ValueError(f"assumed_max must be a positive number, got {assumed_max}")
     return np.clip(_check_map(depth).astype(np.float32) / np.float32(assumed_max), 0.0, 1.0)
 
@@ -168,7 +166,7 @@ def grey_levels(image01: np.ndarray) -> tuple[int, int, int]:
 
 
 @dataclass(frozen=True)
-class ColourEnds:
+class ColorEnds:
     """The colours a rendering gives the nearest and the farthest pixels.
 
     Attributes:
@@ -202,7 +200,7 @@ class ColourEnds:
         return self.near_lightness < self.far_lightness
 
 
-def colour_ends(cmap: str, invert: bool = False) -> ColourEnds:
+def color_ends(cmap: str, invert: bool = False) -> ColorEnds:
     """Colours of the near and far ends of a map drawn with ``colorize(depth, cmap, invert=...)``.
 
     Near (large relative inverse depth) is the high end of the colormap unless ``invert``,
@@ -221,61 +219,12 @@ def colour_ends(cmap: str, invert: bool = False) -> ColourEnds:
     """
     lut, lightness = colormap_lut(cmap), luminance_profile(cmap)
     near, far = (0, 255) if invert else (255, 0)
-    return ColourEnds(
+    return ColorEnds(
         near_rgb=tuple(int(v) for v in lut[near]),  # type: ignore[arg-type]
         far_rgb=tuple(int(v) for v in lut[far]),  # type: ignore[arg-type]
         near_lightness=float(lightness[near]),
         far_lightness=float(lightness[far]),
     )
-
-
-def smoothest_box(
-    depth: np.ndarray, sizes: Sequence[int] = (48, 32, 24, 16), min_levels: int = 3, max_levels: int = 12
-) -> tuple[int, int, int, int]:
-    """The square region where an 8-bit export of the map bands the most.
-
-    Banding shows where values change smoothly across only a few 8-bit codes: each code then
-    covers a broad patch that hides many distinct values, with a visible step to the next.
-    Among square boxes (of each side in ``sizes``, on a half-overlapping grid) whose values
-    span ``min_levels`` to ``max_levels`` 8-bit codes (quantised over the whole map's range,
-    as an export is), this picks the one with the most distinct 16-bit codes per 8-bit code.
-
-    Args:
-        depth: HxW map.
-        sizes: box sides to try, in pixels (each shrunk to fit the map); on ties the earlier wins.
-        min_levels: fewest 8-bit codes a box must span, >= 2.
-        max_levels: most 8-bit codes a box may span, >= ``min_levels``.
-
-    Returns:
-        ``(y0, y1, x0, x1)``, as :func:`core.maps.display.crop_box` returns. If no box qualifies,
-        the first-size box with the most distinct 16-bit codes.
-    """
-    d = _check_map(depth)
-    if not 2 <= min_levels <= max_levels:
-        raise ValueError(f"need 2 <= min_levels <= max_levels, got {min_levels} and {max_levels}")
-    if not sizes or min(sizes) < 1:
-        raise ValueError(f"sizes must be positive box sides, got {sizes!r}")
-    height, width = d.shape
-    arr = d.astype(np.float32)
-    codes8 = to_uint8(arr)  # HxW uint8 over the whole map's range
-    codes16 = to_uint16(arr)  # HxW uint16, same range
-    best: tuple[float, tuple[int, int, int, int]] | None = None
-    fallback: tuple[int, tuple[int, int, int, int]] | None = None
-    for requested in sizes:
-        size = min(int(requested), height, width)
-        step = max(1, size // 2)
-        for y0 in sorted({*range(0, height - size + 1, step), height - size}):
-            for x0 in sorted({*range(0, width - size + 1, step), width - size}):
-                box8 = codes8[y0 : y0 + size, x0 : x0 + size]
-                span = int(box8.max()) - int(box8.min()) + 1
-                fine = int(np.unique(codes16[y0 : y0 + size, x0 : x0 + size]).size)
-                where = (y0, y0 + size, x0, x0 + size)
-                if min_levels <= span <= max_levels and (best is None or fine / span > best[0]):
-                    best = (fine / span, where)
-                if requested == sizes[0] and (fallback is None or fine > fallback[0]):
-                    fallback = (fine, where)
-    assert fallback is not None
-    return best[1] if best is not None else fallback[1]
 
 
 def aligned_difference(reference: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, float]:

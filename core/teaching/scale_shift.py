@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.measure.alignment import apply_scale_shift_demo, fit_scale_shift
-from core.maps.depth import inverse_to_depth, normalize
+from core.maps.normalize import inverse_to_depth, normalize
 
 __all__ = ["ScaleShiftEffect", "midas_scale_shift", "scale_shift_effect"]
 

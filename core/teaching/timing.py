@@ -1,16 +1,26 @@
 """Stage-by-stage timing of the whole pipeline, in this process or in a fresh one.
 
-The stages are the ones a user waits for: decode the file, preprocess (resize and
-normalise), inference, upsample, colourise. :func:`time_pipeline` times one pass with a
-predictor you already have. :func:`time_in_subprocess` runs the passes in a fresh Python
-process, which is the honest way to measure two things:
+This is the library's one pipeline timer. Every pass starts with the same timed steps,
+:data:`PREDICTION_STAGES`: decode the file, then the predictor's preprocess (resize and
+normalise), inference and upsample. Two passes follow them:
+
+- :func:`time_pipeline`, the Performance Lab's pass (:data:`STAGES`): then colourise the
+  full-resolution map;
+- :func:`time_first_view`, what the dashboard computes for a new photo
+  (:data:`FIRST_VIEW_STAGES`, timed by ``bench/run.py``): then the full map's stats and
+  histogram, and the heatmap (display-size map, colormap, JPEG), as :func:`time_view_stages`.
+
+:func:`time_in_subprocess` runs Performance Lab passes in a fresh Python process, which is
+the honest way to measure two things:
 
 - the thread count: ``torch.set_num_threads`` is process-wide, so changing it in a server
   would slow down every other user; a child process has its own;
 - warm-up: the first pass of a new process pays one-off costs (memory allocation, kernel
   selection) that later passes do not.
 
-The child is ``python -m core.teaching.timing``; it prints one JSON line per pass.
+The child is ``python -m core.teaching.timing``, started with this ``core`` package on its
+``PYTHONPATH`` (wherever it is installed, from any working directory); it prints one JSON
+line per pass.
 
 Each pass also records what else used the CPU meanwhile: the process's own CPU time
 (all its threads) and the busy time of the CPUs it may run on, from ``/proc/stat`` (or
@@ -41,11 +51,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import median
 
-from core.maps.colormaps import colorize
+import numpy as np
+
+import core
+from core.io.exports import jpeg_bytes
 from core.io.images import decode_image
-from core.midas.predictor import BACKENDS, Predictor
+from core.maps.colormaps import colorize
+from core.maps.display import DISPLAY_MAX_WIDTH, fit_width
+from core.maps.stats import summarize
+from core.maps.view import HISTOGRAM_BINS, SUMMARY_PERCENTILES
+from core.midas.predictor import BACKENDS, Prediction, Predictor
 
 __all__ = [
+    "FIRST_VIEW_STAGES",
+    "PREDICTION_STAGES",
     "STAGES",
     "available_backends",
     "cpu_cores",
@@ -57,14 +76,22 @@ __all__ = [
     "TimingError",
     "steady_spread",
     "summarize_runs",
+    "time_first_view",
     "time_in_subprocess",
     "time_pipeline",
+    "time_view_stages",
 ]
 
-#: The stages of one pass, in order.
-STAGES: tuple[str, ...] = ("decode", "preprocess", "inference", "upsample", "colourise")
+#: The stages every pass starts with: decode the file, then the predictor's own three.
+PREDICTION_STAGES: tuple[str, ...] = ("decode", "preprocess", "inference", "upsample")
 
-_REPO = Path(__file__).resolve().parents[2]
+#: The stages of one Performance Lab pass (:func:`time_pipeline`), in order; each is a label
+#: the Performance Lab shows.
+STAGES: tuple[str, ...] = (*PREDICTION_STAGES, "colourise")
+
+#: The stages of a new photo's first view (:func:`time_first_view`), in order; its result
+#: also holds ``"total"``.
+FIRST_VIEW_STAGES: tuple[str, ...] = (*PREDICTION_STAGES, "stats + histogram", "heatmap")
 
 
 def available_backends() -> tuple[str, ...]:
@@ -201,8 +228,20 @@ class StageTimes:
         return float(sum(self.seconds.values()))
 
 
+def _timed_prediction(
+    data: bytes, predictor: Predictor, decode: Callable[[bytes], np.ndarray]
+) -> tuple[dict[str, float], Prediction]:
+    """Decode ``data`` and run ``predictor``: the seconds of :data:`PREDICTION_STAGES`, and the prediction."""
+    t0 = time.perf_counter()
+    rgb = decode(data)  # bytes -> HxWx3 uint8
+    t1 = time.perf_counter()
+    result = predictor.run(rgb)
+    seconds = {"decode": t1 - t0, **{s: float(result.seconds[s]) for s in PREDICTION_STAGES[1:]}}
+    return seconds, result
+
+
 def time_pipeline(data: bytes, predictor: Predictor, cmap: str = "inferno") -> StageTimes:
-    """Time one full pass: decode ``data``, predict, colourise.
+    """Time one Performance Lab pass: decode ``data``, predict, colourise the full map.
 
     Args:
         data: the encoded image file.
@@ -216,21 +255,11 @@ def time_pipeline(data: bytes, predictor: Predictor, cmap: str = "inferno") -> S
         core.io.images.ImageDecodeError: ``data`` is not a usable image.
     """
     busy0, cpu0 = machine_busy_seconds(), time.process_time()
+    seconds, result = _timed_prediction(data, predictor, decode_image)
     t0 = time.perf_counter()
-    rgb = decode_image(data)  # bytes -> HxWx3 uint8
-    t1 = time.perf_counter()
-    result = predictor.run(rgb)
-    t2 = time.perf_counter()
     colorize(result.depth, cmap)  # HxW float32 -> HxWx3 uint8
-    t3 = time.perf_counter()
+    seconds["colourise"] = time.perf_counter() - t0
     cpu1, busy1 = time.process_time(), machine_busy_seconds()
-    seconds = {
-        "decode": t1 - t0,
-        "preprocess": float(result.seconds["preprocess"]),
-        "inference": float(result.seconds["inference"]),
-        "upsample": float(result.seconds["upsample"]),
-        "colourise": t3 - t2,
-    }
     return StageTimes(
         seconds=seconds,
         size=predictor.info.size,
@@ -240,6 +269,61 @@ def time_pipeline(data: bytes, predictor: Predictor, cmap: str = "inferno") -> S
         cpu_seconds=cpu1 - cpu0,
         machine_busy_seconds=busy1 - busy0 if busy0 is not None and busy1 is not None else math.nan,
     )
+
+
+def time_view_stages(
+    depth: np.ndarray, display_map: Callable[[int, int], np.ndarray], cmap: str = "inferno"
+) -> dict[str, float]:
+    """Time what the dashboard computes from a new map: its stats and histogram, then the heatmap.
+
+    ``"stats + histogram"``: :func:`core.maps.stats.summarize` of the full map, with the
+    Explorer's percentiles and histogram bins; ``"heatmap"``: the display-size map (at most
+    ``DISPLAY_MAX_WIDTH`` px wide, from ``display_map(h, w)``) coloured between its 1st and
+    99th percentile, as JPEG bytes.
+
+    Args:
+        depth: HxW full-resolution map.
+        display_map: gives the map at a (height, width), e.g. ``Prediction.depth_at``.
+        cmap: colormap of the heatmap.
+
+    Returns:
+        The seconds of the two stages.
+    """
+    t0 = time.perf_counter()
+    _, hist = summarize(depth, SUMMARY_PERCENTILES, bins=HISTOGRAM_BINS)
+    t1 = time.perf_counter()
+    small = display_map(*fit_width(depth.shape[0], depth.shape[1], DISPLAY_MAX_WIDTH))  # -> hxw
+    lo, hi = hist.percentiles((1.0, 99.0))
+    jpeg_bytes(colorize(small, cmap, float(lo), float(hi)))
+    t2 = time.perf_counter()
+    return {"stats + histogram": t1 - t0, "heatmap": t2 - t1}
+
+
+def time_first_view(
+    data: bytes,
+    predictor: Predictor,
+    cmap: str = "inferno",
+    decode: Callable[[bytes], np.ndarray] = decode_image,
+) -> dict[str, float]:
+    """Time a new photo's way to its first view: decode, predict, stats + histogram, heatmap.
+
+    Args:
+        data: the encoded image file.
+        predictor: a loaded predictor.
+        cmap: colormap of the heatmap.
+        decode: the decoder (bytes -> HxWx3 uint8 RGB).
+
+    Returns:
+        The seconds of each of :data:`FIRST_VIEW_STAGES`, and ``"total"``.
+
+    Raises:
+        core.io.images.ImageDecodeError: ``data`` is not a usable image.
+    """
+    start = time.perf_counter()
+    seconds, result = _timed_prediction(data, predictor, decode)
+    seconds.update(time_view_stages(result.depth, result.depth_at, cmap))
+    seconds["total"] = time.perf_counter() - start
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -400,12 +484,12 @@ def time_in_subprocess(
             "--threads", str(threads), "--passes", str(passes), "--backend", backend, "--cmap", cmap,
         ]  # fmt: skip
         # OpenMP and MKL read these before torch starts; set_num_threads alone can leave them wider.
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        env = {**_child_environ(), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
         runs: list[StageTimes] = []
         timed_out = threading.Event()
         # stderr goes to a file: a chatty child cannot fill a pipe and stall.
         with open(Path(tmp) / "stderr", "w+") as err, subprocess.Popen(
-            cmd, cwd=_REPO, env=env, stdout=subprocess.PIPE, stderr=err, text=True
+            cmd, env=env, stdout=subprocess.PIPE, stderr=err, text=True
         ) as child:
 
             def stop() -> None:
@@ -435,6 +519,17 @@ def time_in_subprocess(
             detail = stderr.splitlines()[-1] if stderr else f"exit code {code}"
             raise TimingError(f"{what} failed: {detail}")
         return runs
+
+
+def _child_environ() -> dict[str, str]:
+    """This environment, with the directory holding the imported ``core`` package first on ``PYTHONPATH``.
+
+    So ``python -m core.teaching.timing`` finds the same ``core`` from any working directory,
+    whether it runs from a checkout or is installed, on any OS.
+    """
+    root = str(Path(core.__file__).resolve().parent.parent)  # the folder that holds core/
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([root, *rest])}
 
 
 def _from_json(line: str) -> StageTimes:

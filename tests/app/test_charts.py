@@ -8,7 +8,7 @@ import numpy as np
 import plotly.io
 import pytest
 
-from core.maps.depth import histogram
+from core.maps.stats import histogram
 from core.maps.display import pixel_probe
 from core.geometry.framing import frame_cloud
 from core.geometry.pointcloud import PointCloud

@@ -42,7 +42,7 @@ def test_probe_names_what_decoding_changes(mode: str, expected: list[str]) -> No
     assert probe_image(_png(mode, (8, 6))).conversions == expected
 
 
-def test_a_palette_png_with_a_transparent_colour_counts_as_transparent() -> None:
+def test_a_palette_png_with_a_transparent_color_counts_as_transparent() -> None:
     im = Image.new("P", (4, 4))
     buffer = io.BytesIO()
     im.save(buffer, "PNG", transparency=0)

@@ -23,7 +23,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.maps.colormaps import COLORMAPS, colorize
-from core.maps.depth import depth_stats, histogram
+from core.maps.stats import depth_stats, histogram
 from core.io.exports import ply_bytes, read_ply_vertices
 from core.io.images import ImageDecodeError, decode_image, read_image
 from core.midas.predictor import Predictor
@@ -242,8 +242,8 @@ def test_view_controls_change_the_heatmap_without_running_the_network(
 
 
 def test_point_cloud_page_draws_and_exports_the_same_points(app: AppTest, predictor, run_counter) -> None:
-    from ui.cache import PERCENTILES
-    from ui.cloud import build_cloud
+    from core.maps.view import SUMMARY_PERCENTILES as PERCENTILES
+    from core.geometry.pointcloud import build_cloud
 
     app.switch_page("app_pages/point_cloud.py").run()
     assert not app.exception, app.exception
@@ -266,16 +266,16 @@ def test_point_cloud_page_draws_and_exports_the_same_points(app: AppTest, predic
     depth = predictor.predict(rgb)
     settings = _settings_from(app)
     cloud = build_cloud(depth, rgb, depth_stats(depth, PERCENTILES), histogram(depth, bins=4096), settings)
-    xyz, colours = read_ply_vertices(ply_bytes(cloud))
+    xyz, colors = read_ply_vertices(ply_bytes(cloud))
     assert len(xyz) == shown
     np.testing.assert_allclose(xyz[:, 0], x, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(xyz[:, 2], y, rtol=1e-5, atol=1e-6)  # the chart's "depth" axis is z
     np.testing.assert_allclose(xyz[:, 1], z, rtol=1e-5, atol=1e-6)  # and the vertical axis is y, drawn reversed
     assert spec["layout"]["scene"]["zaxis"]["autorange"] == "reversed"  # so that up is up
     marker = trace["marker"]  # colours: indices into a palette colorscale with one stop per entry
-    stops = np.array([[int(v) for v in re.findall(r"\d+", colour)] for _, colour in marker["colorscale"]])
+    stops = np.array([[int(v) for v in re.findall(r"\d+", color)] for _, color in marker["colorscale"]])
     drawn = stops[np.rint(typed_array(marker["color"]).astype(float) / marker["cmax"] * (len(stops) - 1)).astype(int)]
-    assert np.abs(drawn - colours.astype(int)).mean() < 6  # a 256-colour palette of the photo's colours
+    assert np.abs(drawn - colors.astype(int)).mean() < 6  # a 256-colour palette of the photo's colours
     assert [b.label for b in app.get("download_button")] == ["Point cloud .ply"]
 
     # a smaller budget: new points, same prediction, the same view (the views are the chart's buttons)
@@ -291,7 +291,7 @@ def test_point_cloud_page_draws_and_exports_the_same_points(app: AppTest, predic
 
 def _settings_from(app: AppTest):
     """The point cloud settings as the page read them from the session."""
-    from ui.cloud import CloudSettings
+    from core.geometry.pointcloud import CloudSettings
 
     state = app.session_state
     return CloudSettings(

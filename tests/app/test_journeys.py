@@ -8,7 +8,6 @@ Screenshots go to ``artifacts/screenshots/journey_*.png``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,48 +15,14 @@ import pytest
 from PIL import Image
 
 from core.maps.colormaps import colorize, colormap_lut
-from core.maps.depth import summarize
+from core.maps.stats import summarize
 from core.io.exports import read_ply_vertices
 from tests.conftest import REPO
-from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    SCREENSHOTS,
-    full_page_screenshot,
-    require_browser,
-    streamlit_server,
-    wait_idle,
-)
+from tests.browser_support import SCREENSHOTS, UI_TIMEOUT, download, full_page_screenshot, go_to, wait_idle
 
 pytestmark = pytest.mark.browser
 
 PHOTO = REPO / "samples" / "grace_hopper.jpg"
-UI_TIMEOUT = 240_000  # milliseconds for a page to finish (first model load and prediction included)
-
-
-@pytest.fixture(scope="module")
-def sync_playwright():
-    return require_browser()
-
-
-@pytest.fixture(scope="module")
-def server(reference_weights, tmp_path_factory) -> Iterator[str]:
-    with streamlit_server(reference_weights, tmp_path_factory.mktemp("streamlit")) as running:
-        yield running.url
-
-
-@pytest.fixture
-def page(server: str, sync_playwright):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
-            page.goto(server)
-            page.get_by_text("ready", exact=False).first.wait_for(timeout=UI_TIMEOUT)
-            _idle(page)
-            yield page
-        finally:
-            browser.close()
 
 
 def _idle(page) -> None:
@@ -68,9 +33,7 @@ HEADINGS = {"Home": "MiDaS depth explorer"}  # page title in the menu -> its hea
 
 
 def _open(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
-    page.get_by_role("heading", name=HEADINGS.get(title, title)).first.wait_for(timeout=UI_TIMEOUT)
-    _idle(page)
+    go_to(page, title, HEADINGS.get(title, title))
 
 
 def _slider(page, label: str):
@@ -115,14 +78,6 @@ def _selected(page, label: str) -> str:
     return _combobox(page, label).input_value()
 
 
-def _download(page, label: str, folder: Path) -> Path:
-    with page.expect_download(timeout=UI_TIMEOUT) as download:
-        page.get_by_role("button", name=label).click()
-    path = folder / download.value.suggested_filename
-    download.value.save_as(str(path))
-    return path
-
-
 def test_view_settings_survive_page_switches(page, tmp_path: Path) -> None:
     # Finding 1: viridis, invert, clip 10-90 and opacity 0.8 in the Explorer, FOV 75 on the 3D page;
     # Home, then back: every value is still there, and the files and the 3D colours follow them.
@@ -141,9 +96,9 @@ def test_view_settings_survive_page_switches(page, tmp_path: Path) -> None:
     _slide(page, "Field of view", 0, 15)  # 60 -> 75
     page.locator('[data-testid="stRadio"]').filter(has_text="Colour by").get_by_text("Depth colormap").click()
     _idle(page)
-    cloud_xyz, colours = read_ply_vertices(_download(page, re.compile("Point cloud .ply"), tmp_path).read_bytes())
+    cloud_xyz, colors = read_ply_vertices(download(page, re.compile("Point cloud .ply"), tmp_path).read_bytes())
     viridis = {tuple(c) for c in colormap_lut("viridis")}
-    assert {tuple(c) for c in colours[:500]} <= viridis, "the 3D page's depth colours are not the chosen viridis"
+    assert {tuple(c) for c in colors[:500]} <= viridis, "the 3D page's depth colours are not the chosen viridis"
 
     _open(page, "Home")
     _open(page, "Depth Explorer")
@@ -155,16 +110,16 @@ def test_view_settings_survive_page_switches(page, tmp_path: Path) -> None:
     assert _values(page, "Clip percentiles") == [10.0, 90.0]
     assert _values(page, "Overlay opacity") == [0.8]
     assert re.search(r"viridis · near = low \(dark\) end · clipped to p10–p90", caption.inner_text())
-    depth = np.load(_download(page, "Raw float32 .npy", tmp_path), allow_pickle=False)
-    heat_png = _download(page, "Heatmap PNG", tmp_path)
+    depth = np.load(download(page, "Raw float32 .npy", tmp_path), allow_pickle=False)
+    heat_png = download(page, "Heatmap PNG", tmp_path)
     assert heat_png.name.endswith("_heatmap_viridis.png")
     _, hist = summarize(depth)
     lo, hi = (float(v) for v in hist.percentiles((10.0, 90.0)))
     with Image.open(heat_png) as heat:
         np.testing.assert_array_equal(np.asarray(heat), colorize(depth, "viridis", lo, hi, invert=True))
-    explorer_xyz, explorer_colours = read_ply_vertices(_download(page, "Point cloud .ply", tmp_path).read_bytes())
+    explorer_xyz, explorer_colors = read_ply_vertices(download(page, "Point cloud .ply", tmp_path).read_bytes())
     np.testing.assert_array_equal(explorer_xyz, cloud_xyz)  # FOV 75 and the depth colours, as on the 3D page
-    np.testing.assert_array_equal(explorer_colours, colours)
+    np.testing.assert_array_equal(explorer_colors, colors)
 
     _open(page, "3D Point Cloud")
     assert _values(page, "Field of view") == [75.0]

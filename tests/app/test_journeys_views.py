@@ -13,13 +13,13 @@ Screenshots go to ``artifacts/screenshots/journey_views_*.png``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, streamlit_server, wait_idle
-from tests.browser_support import SCREENSHOTS, require_browser
-from tests.app.test_journeys import UI_TIMEOUT, _open, _slider
+from tests.app.test_journeys import _open, _slider
+from tests.browser_support import SCREENSHOTS, UI_TIMEOUT, VIEWPORT, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -27,27 +27,6 @@ PHONE = {"width": 390, "height": 844}
 # a phone's browser: Streamlit closes the sidebar after a page is picked only for a mobile user agent
 PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
                "Chrome/124.0.0.0 Mobile Safari/537.36")
-
-
-@pytest.fixture(scope="module")
-def sync_playwright():
-    return require_browser()
-
-
-@pytest.fixture(scope="module")
-def server(reference_weights, tmp_path_factory) -> Iterator[str]:
-    with streamlit_server(reference_weights, tmp_path_factory.mktemp("streamlit")) as running:
-        yield running.url
-
-
-@pytest.fixture(scope="module")
-def browser(sync_playwright):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _idle(page) -> None:
@@ -126,7 +105,7 @@ def _view_button(page, label: str):
 def test_the_3d_chart_is_framed_its_views_are_client_side_and_a_turned_view_survives_a_slider(
     server: str, browser
 ) -> None:
-    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page = browser.new_page(viewport=VIEWPORT)
     received: list[int] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(len(payload))))
     try:
@@ -296,33 +275,33 @@ _SPINNER_OVERLAPS_JS = """() => {
 }"""
 
 
-def test_the_prediction_spinner_covers_no_stale_text(server: str, browser) -> None:
-    page = browser.new_page(viewport={"width": 1500, "height": 1000})
-    try:
-        page.goto(server)
-        page.get_by_text("ready", exact=False).first.wait_for(timeout=UI_TIMEOUT)
-        _idle(page)
-        _open(page, "Depth Explorer")
-        # every change of the page is checked as it happens (a poll from here could miss a spinner
-        # that shows for a fraction of a second): was a spinner drawn, and what did it cover
-        page.evaluate("""(check) => {
-          const overlaps = eval(check);
-          window.__spinner = {seen: 0, covered: []};
-          const look = () => {
-            const covered = overlaps();
-            if (covered === null) return;
-            window.__spinner.seen += 1;
-            window.__spinner.covered.push(...covered);
-          };
-          new MutationObserver(look).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
-        }""", _SPINNER_OVERLAPS_JS)
-        size = page.locator('.st-key-net_size input[type="range"]')
-        size.focus()
-        size.press("End")  # 256 -> 1024: the slowest prediction, so its spinner shows for a while
-        page.get_by_text(re.compile(r"network input \d+×\d+ \(N = 1024\)")).wait_for(timeout=UI_TIMEOUT)
-        _shot(page, "journey_views_after_spinner")
-        spinner = page.evaluate("window.__spinner")
-        assert spinner["seen"], "no prediction spinner was seen"
-        assert spinner["covered"] == [], f"the spinner is drawn over {sorted(set(spinner['covered']))}"
-    finally:
-        page.close()
+def test_the_prediction_spinner_covers_no_stale_text(page, tmp_path) -> None:
+    # Streamlit shows a spinner only after 0.5 s. A 12 MP photo makes the prediction slower than
+    # that on any machine: its output is resized back to 4000x3000, and N = 1024 costs 16 times N = 256.
+    photo = tmp_path / "IMG_12MP.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (3000, 4000, 3), dtype=np.uint8)).save(photo, quality=80)
+    _open(page, "Depth Explorer")
+    page.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(str(photo))
+    page.get_by_text(re.compile(r"IMG_12MP\.jpg · 4000×3000 px")).wait_for(timeout=UI_TIMEOUT)
+    _idle(page)
+    # every change of the page is checked as it happens (a poll from here could miss a spinner
+    # that shows for a fraction of a second): was a spinner drawn, and what did it cover
+    page.evaluate("""(check) => {
+      const overlaps = eval(check);
+      window.__spinner = {seen: 0, covered: []};
+      const look = () => {
+        const covered = overlaps();
+        if (covered === null) return;
+        window.__spinner.seen += 1;
+        window.__spinner.covered.push(...covered);
+      };
+      new MutationObserver(look).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+    }""", _SPINNER_OVERLAPS_JS)
+    size = page.locator('.st-key-net_size input[type="range"]')
+    size.focus()
+    size.press("End")  # 256 -> 1024: the slowest prediction, so its spinner shows for a while
+    page.get_by_text(re.compile(r"network input \d+×\d+ \(N = 1024\)")).wait_for(timeout=UI_TIMEOUT)
+    _shot(page, "journey_views_after_spinner")
+    spinner = page.evaluate("window.__spinner")
+    assert spinner["seen"], "no prediction spinner was seen"
+    assert spinner["covered"] == [], f"the spinner is drawn over {sorted(set(spinner['covered']))}"

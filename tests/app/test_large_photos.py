@@ -15,8 +15,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, full_page_screenshot, wait_idle
-from tests.app.test_browser import UI_TIMEOUT, server, sync_playwright  # noqa: F401 - fixtures
+from tests.browser_support import UI_TIMEOUT, full_page_screenshot, go_to, wait_idle
 from tests.shown_images import shown_image
 from tests.app.test_dashboard import app, image_by_caption, upload  # noqa: F401 - fixtures
 
@@ -50,9 +49,9 @@ def test_an_uploaded_48_mp_photo_is_shown_with_the_decoded_at_half_scale_note(
     shown = shown_image(image_by_caption(app, "Original").value[0])
     h, w = shown.shape[:2]
     assert w / h == pytest.approx(4 / 3, abs=0.01)
-    for (y, x), colour in zip([(h // 4, w // 4), (h // 4, 3 * w // 4), (3 * h // 4, w // 4),
+    for (y, x), color in zip([(h // 4, w // 4), (h // 4, 3 * w // 4), (3 * h // 4, w // 4),
                                (3 * h // 4, 3 * w // 4)], QUADRANTS):
-        np.testing.assert_allclose(shown[y, x], colour, atol=6)
+        np.testing.assert_allclose(shown[y, x], color, atol=6)
     assert image_by_caption(app, "Heatmap")
 
     app.switch_page("app_pages/point_cloud.py").run()  # every page says so, not only the first
@@ -61,33 +60,21 @@ def test_an_uploaded_48_mp_photo_is_shown_with_the_decoded_at_half_scale_note(
 
 
 @pytest.mark.browser
-def test_browser_journey_a_48_mp_upload_shows_the_note_and_the_heatmap(
-    server: str, sync_playwright, tmp_path  # noqa: F811 - fixtures
-) -> None:
+def test_browser_journey_a_48_mp_upload_shows_the_note_and_the_heatmap(page, tmp_path) -> None:
     path = tmp_path / "IMG_48MP.jpg"
     im = Image.new("RGB", (8000, 6000), QUADRANTS[0])
     im.paste(QUADRANTS[3], (4000, 3000, 8000, 6000))
     im.save(path, "JPEG", quality=90)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(server)
-            page.get_by_text("ready", exact=False).first.wait_for(timeout=UI_TIMEOUT)
-            wait_idle(page, UI_TIMEOUT)
-            page.locator('[data-testid="stSidebarNav"]').get_by_text("Depth Explorer", exact=True).click()
-            page.get_by_role("heading", name="Depth Explorer").first.wait_for(timeout=UI_TIMEOUT)
-            page.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(str(path))
-            page.get_by_text("(upload)").wait_for(timeout=UI_TIMEOUT)
-            note = page.locator('[data-testid="stAlert"]').filter(has_text="decoded at 1/2 scale")
-            note.wait_for(timeout=UI_TIMEOUT)
-            wait_idle(page, UI_TIMEOUT)
-            assert "IMG_48MP.jpg: decoded at 1/2 scale: 4000×3000 from 8000×6000" in note.inner_text()
-            heatmap = page.locator('[data-testid="stImage"]').filter(has_text=re.compile("^Heatmap ·")).locator("img")
-            heatmap.wait_for(state="visible", timeout=UI_TIMEOUT)
-            page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=heatmap.element_handle())
-            assert page.get_by_text(re.compile(r"4000×3000 px")).count() >= 1
-            assert page.locator('[data-testid="stException"]').count() == 0
-            full_page_screenshot(page, "large_photo_explorer")
-        finally:
-            browser.close()
+    go_to(page, "Depth Explorer")
+    page.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(str(path))
+    page.get_by_text("(upload)").wait_for(timeout=UI_TIMEOUT)
+    note = page.locator('[data-testid="stAlert"]').filter(has_text="decoded at 1/2 scale")
+    note.wait_for(timeout=UI_TIMEOUT)
+    wait_idle(page, UI_TIMEOUT)
+    assert "IMG_48MP.jpg: decoded at 1/2 scale: 4000×3000 from 8000×6000" in note.inner_text()
+    heatmap = page.locator('[data-testid="stImage"]').filter(has_text=re.compile("^Heatmap ·")).locator("img")
+    heatmap.wait_for(state="visible", timeout=UI_TIMEOUT)
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=heatmap.element_handle())
+    assert page.get_by_text(re.compile(r"4000×3000 px")).count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    full_page_screenshot(page, "large_photo_explorer")

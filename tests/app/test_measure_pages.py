@@ -13,7 +13,6 @@ import io
 import json
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -24,14 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.measure.calibration import CalibrationPoint, calibrate
 from tests.shown_images import shown_image
-from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    full_page_screenshot,
-    require_browser,
-    streamlit_server,
-    wait_idle,
-)
+from tests.browser_support import UI_TIMEOUT, full_page_screenshot, go_to, metric_value, wait_idle
 from tests.app.test_teaching_pages import depth, metrics, open_page, predictor, texts  # noqa: F401 (fixtures)
 
 GREY = (128, 128, 128)  # core.teaching.ground_truth_report.no_measurement_colour("inferno")
@@ -271,43 +263,6 @@ def test_a_text_file_named_npy_is_refused_in_a_users_words(open_page):
 
 # ---------------------------------------------------------------- browser journeys (findings 2 and 4)
 
-UI_TIMEOUT = 240_000  # milliseconds for a page to finish (first model load and prediction included)
-
-
-@pytest.fixture(scope="module")
-def server(reference_weights, tmp_path_factory) -> Iterator[str]:
-    with streamlit_server(reference_weights, tmp_path_factory.mktemp("streamlit-measure")) as running:
-        yield running.url
-
-
-@pytest.fixture
-def page(request, server: str):
-    sync_playwright = require_browser()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
-            page.goto(server)
-            page.get_by_text("ready", exact=False).first.wait_for(timeout=UI_TIMEOUT)
-            wait_idle(page, UI_TIMEOUT)
-            yield page
-        finally:
-            browser.close()
-
-
-def _open(page, title: str, heading: str | None = None) -> None:
-    """Pick a page in the sidebar and wait for its heading (its menu title unless given)."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
-    page.get_by_role("heading", name=heading or title).first.wait_for(timeout=UI_TIMEOUT)
-    wait_idle(page, UI_TIMEOUT)
-
-
-def _metric(page, label: str) -> str:
-    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
-    metric.wait_for(timeout=UI_TIMEOUT)
-    return metric.locator('[data-testid="stMetricValue"]').inner_text()
-
-
 def _fetch_image(page, server: str, caption: str) -> np.ndarray:
     """The pixels of the st.image whose caption starts with ``caption``, as the browser got them."""
     figure = page.locator('[data-testid="stImage"]').filter(has_text=re.compile("^" + re.escape(caption)))
@@ -377,7 +332,7 @@ def _type_in_table(page, row: int, text: str) -> None:
 def test_journey_calibrate_with_sky_like_far_pixels(page, server: str) -> None:
     # Finding 4 (and 10): two clicked pixels, 2 m and 20 m, each distance typed as soon as its box
     # appears; the views in metres stay readable and say how many pixels lie beyond their range.
-    _open(page, "Calibrate to Metres")
+    go_to(page, "Calibrate to Metres")
     page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.wait_for(state="visible", timeout=UI_TIMEOUT)
     xs, ys, ds = (np.array(v) for v in _chart(page, 0, "const t = gd._fullData[1]; "
                                                        "return [Array.from(t.x), Array.from(t.y), Array.from(t.customdata)];"))
@@ -392,11 +347,11 @@ def test_journey_calibrate_with_sky_like_far_pixels(page, server: str) -> None:
     _type_distance(page, 2, "20")
     page.get_by_text("3. The depth map in metres").wait_for(timeout=UI_TIMEOUT)
     wait_idle(page, UI_TIMEOUT)
-    assert _metric(page, "Points used") == "2"  # neither typed distance was lost
+    assert metric_value(page, "Points used") == "2"  # neither typed distance was lost
 
-    far_end = float(_metric(page, "Far end (p99)").removesuffix(" m").replace(",", ""))
-    near_end = float(_metric(page, "Near end (p1)").removesuffix(" m").replace(",", ""))
-    beyond = int(_metric(page, "Pixels beyond the range").replace(",", ""))
+    far_end = float(metric_value(page, "Far end (p99)").removesuffix(" m").replace(",", ""))
+    near_end = float(metric_value(page, "Near end (p1)").removesuffix(" m").replace(",", ""))
+    beyond = int(metric_value(page, "Pixels beyond the range").replace(",", ""))
     caption = page.get_by_text(re.compile("^The heatmap, the histogram and the point cloud show")).inner_text()
     farthest = float(re.search(r"up to ([\d,.]+) m", caption).group(1).replace(",", ""))
     assert 1.9 < near_end < far_end < farthest / 10 and beyond > 0  # a long tail, kept out of the views
@@ -425,7 +380,7 @@ def test_journey_calibrate_with_sky_like_far_pixels(page, server: str) -> None:
 def test_journey_evaluate_a_sparse_ground_truth(page, server: str, tmp_path: Path) -> None:
     # Finding 2 (and 11): a ground truth with holes; the holes are grey on screen, not the nearest
     # colour; the scatter's axes fit the data; the upload survives a visit to another page.
-    _open(page, "Evaluate vs Ground Truth")
+    go_to(page, "Evaluate vs Ground Truth")
     page.get_by_text("Upload a ground-truth depth map to score the prediction").wait_for(timeout=UI_TIMEOUT)
     wait_idle(page, UI_TIMEOUT)
     button = page.get_by_role("button", name=re.compile("Synthetic ground truth"))
@@ -461,8 +416,8 @@ def test_journey_evaluate_a_sparse_ground_truth(page, server: str, tmp_path: Pat
     assert valid_m.max() < x_range[1] < valid_m.max() + 0.06 * np.ptp(valid_m)
     full_page_screenshot(page, "measure_evaluate_sparse_truth")
 
-    abs_rel = _metric(page, "AbsRel")
-    _open(page, "Home", "MiDaS depth explorer")
-    _open(page, "Evaluate vs Ground Truth")
+    abs_rel = metric_value(page, "AbsRel")
+    go_to(page, "Home", "MiDaS depth explorer")
+    go_to(page, "Evaluate vs Ground Truth")
     page.get_by_text(re.compile("uploaded before you left this page")).wait_for(timeout=UI_TIMEOUT)
-    assert _metric(page, "AbsRel") == abs_rel
+    assert metric_value(page, "AbsRel") == abs_rel

@@ -163,7 +163,7 @@ def test_pitfalls_are_demonstrated_with_numbers(open_page):
     shown = metrics(at)
     assert shown["NaN pixels"] == "0"
     assert shown["Naive (d − min)/(max − min): NaN pixels"] == "100.0%"
-    assert shown["core.maps.depth.normalize: NaN pixels"] == "0"
+    assert shown["core.maps.normalize.normalize: NaN pixels"] == "0"
     assert float(shown["White pixels"].rstrip("%")) > 50  # raw values are mostly far above 1
     assert shown["Brightest pixel"].startswith("grey level ")
     assert int(shown["Brightest pixel"].split()[2]) < 16  # the /65535 picture is (almost) black

@@ -22,8 +22,8 @@ from PIL import Image
 
 from core.teaching.timing import STAGES, StageTimes, cpu_cores
 from core.teaching.timing_evidence import DEFAULT_PASSES
-from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, full_page_screenshot, require_browser
-from tests.app.test_browser_teaching import UI_TIMEOUT, _open, _wait_idle, server  # noqa: F401 - fixture
+from tests.app.test_browser_teaching import _open, _wait_idle
+from tests.browser_support import UI_TIMEOUT, full_page_screenshot
 from tests.app.test_teaching_pages import PHOTO_PNG, metrics, open_page, table_with, texts  # noqa: F401 - fixture
 from ui.timing_runs import Measurement
 
@@ -186,57 +186,65 @@ def test_the_sidebar_says_when_the_last_prediction_compiled_a_new_shape(open_pag
 # ---------------------------------------------------------------- the browser journey
 
 
-@pytest.fixture(scope="module")
-def playwright_factory():
-    return require_browser()
-
-
 def _verdict_lines(page, start: str) -> list[str]:
     main = page.locator('[data-testid="stMain"]').inner_text()
     return [line for line in main.splitlines() if start in line]
 
 
 @pytest.mark.browser
-def test_timing_pages_in_a_real_browser_show_a_verdict_with_its_spread_and_the_cpu_busy_figure(
-    server: str, playwright_factory  # noqa: F811 - the fixture imported above
-) -> None:
-    with playwright_factory() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(server)
-            page.get_by_text("ready", exact=False).first.wait_for(timeout=UI_TIMEOUT)
-            _wait_idle(page)
+def test_timing_pages_in_a_real_browser_show_a_verdict_with_its_spread_and_the_cpu_busy_figure(page) -> None:
+    _open(page, "Performance Lab", "Performance Lab")
+    page.get_by_role("button", name=re.compile(r"^Run \d+ measurement")).click()  # at its defaults
+    page.get_by_text("CPU tips, tested on your numbers").wait_for(timeout=2 * UI_TIMEOUT)
+    _wait_idle(page)
+    busy = page.get_by_text(re.compile(r"CPU busy with other programs: [\d.–]+ of \d+ core")).first
+    busy.wait_for(timeout=UI_TIMEOUT)
+    lines = _verdict_lines(page, " against ")
+    tips = [line for line in lines if re.search(r"(N = \d+|threads?|fast|torch) against ", line) and ": " in line]
+    assert len(tips) >= 2, lines
+    for line in tips:
+        assert VERDICT.search(line), line
+    full_page_screenshot(page, "timing_performance_lab")
+    print("\nPerformance Lab at its defaults:", busy.inner_text(), *tips, sep="\n  ")
 
-            _open(page, "Performance Lab", "Performance Lab")
-            page.get_by_role("button", name=re.compile(r"^Run \d+ measurement")).click()  # at its defaults
-            page.get_by_text("CPU tips, tested on your numbers").wait_for(timeout=2 * UI_TIMEOUT)
-            _wait_idle(page)
-            busy = page.get_by_text(re.compile(r"CPU busy with other programs: [\d.–]+ of \d+ core")).first
-            busy.wait_for(timeout=UI_TIMEOUT)
-            lines = _verdict_lines(page, " against ")
-            tips = [line for line in lines if re.search(r"(N = \d+|threads?|fast|torch) against ", line) and ": " in line]
-            assert len(tips) >= 2, lines
-            for line in tips:
-                assert VERDICT.search(line), line
-            full_page_screenshot(page, "timing_performance_lab")
-            print("\nPerformance Lab at its defaults:", busy.inner_text(), *tips, sep="\n  ")
+    _open(page, "Pitfalls, Live", "Pitfalls, Live")
+    page.get_by_role("button", name="Run the photo at N = 256, 384 and 512").click()
+    _wait_idle(page)
+    page.get_by_role("button", name=re.compile(r"^Time N = 256 against N = 512")).click()
+    page.get_by_text(re.compile(r"The pixel count predicts about")).wait_for(timeout=2 * UI_TIMEOUT)
+    _wait_idle(page)
+    spreads = page.get_by_text(re.compile(r"fastest–slowest \d+–\d+ ms over \d+ passes"))
+    assert spreads.count() == 2
+    assert "other programs" in spreads.first.inner_text()
+    (claim,) = [line for line in _verdict_lines(page, "N = 256 against N = 512: ")]
+    assert VERDICT.search(claim), claim
+    page.get_by_text(re.compile(r"The pixel count predicts")).first.scroll_into_view_if_needed()
+    full_page_screenshot(page, "timing_pitfalls")
+    print("Pitfalls, N = 256 against N = 512:", spreads.first.inner_text(), spreads.nth(1).inner_text(),
+          claim, sep="\n  ")
 
-            _open(page, "Pitfalls, Live", "Pitfalls, Live")
-            page.get_by_role("button", name="Run the photo at N = 256, 384 and 512").click()
-            _wait_idle(page)
-            page.get_by_role("button", name=re.compile(r"^Time N = 256 against N = 512")).click()
-            page.get_by_text(re.compile(r"The pixel count predicts about")).wait_for(timeout=2 * UI_TIMEOUT)
-            _wait_idle(page)
-            spreads = page.get_by_text(re.compile(r"fastest–slowest \d+–\d+ ms over \d+ passes"))
-            assert spreads.count() == 2
-            assert "other programs" in spreads.first.inner_text()
-            (claim,) = [line for line in _verdict_lines(page, "N = 256 against N = 512: ")]
-            assert VERDICT.search(claim), claim
-            page.get_by_text(re.compile(r"The pixel count predicts")).first.scroll_into_view_if_needed()
-            full_page_screenshot(page, "timing_pitfalls")
-            print("Pitfalls, N = 256 against N = 512:", spreads.first.inner_text(), spreads.nth(1).inner_text(),
-                  claim, sep="\n  ")
-        finally:
-            browser.close()
 
+
+@pytest.mark.browser
+@pytest.mark.skipif(importlib.util.find_spec("openvino") is None, reason="only the fast backend compiles shapes")
+def test_journey_the_sidebar_names_a_compile_once_and_not_for_the_next_photo_of_that_shape(page, tmp_path) -> None:
+    # Finding 6: "Last prediction" ranged from 25 to 484 ms for one input size, unexplained.
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    if "Running on plain torch" in sidebar.inner_text():  # ui/model_status.py says so when OpenVINO failed
+        pytest.skip("the app runs torch here, which compiles no shapes")
+    _open(page, "Depth Explorer", "Depth Explorer")
+    upload = sidebar.locator('input[type="file"]').first
+    last = sidebar.get_by_text(re.compile(r"^Last prediction:"))
+    for name, seed in (("first_7to1.png", 1), ("second_7to1.png", 2)):  # 224x32: a 256x32 network input
+        photo = tmp_path / name
+        photo.write_bytes(_png(32, 224, seed=seed))
+        upload.set_input_files(str(photo))
+        sidebar.get_by_text(f"Showing: {name} (upload)").wait_for(timeout=UI_TIMEOUT)
+        _wait_idle(page)
+        text = last.inner_text()
+        assert name in text, text
+        if seed == 1:
+            assert re.search(r"includes a one-time compile for 256×32: \d+ ms", text), text
+            full_page_screenshot(page, "timing_compile_note")
+        else:
+            assert "compile" not in text, text  # the shape was compiled for the first photo

@@ -7,15 +7,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.geometry.camera import pinhole_intrinsics, unproject
 from core.geometry.pointcloud import (
+    COLOR_MODES,
     MAX_BUDGET,
+    CloudSettings,
     PointCloud,
-    backproject,
-    backproject_pixels,
+    build_cloud,
     build_point_cloud,
     even_subsample,
-    pinhole_intrinsics,
+    inverse_depth_reference,
 )
+from core.maps.colormaps import colorize
+from core.maps.stats import depth_stats, histogram
 
 
 def _coded_rgb(height: int, width: int) -> np.ndarray:
@@ -31,92 +35,6 @@ def _pixels_of(cloud: PointCloud, width: int, height: int, fov_deg: float) -> tu
     cols = np.rint(x / z * fx + cx).astype(int)
     rows = np.rint(y / z * fy + cy).astype(int)
     return rows, cols
-
-
-# ---------------------------------------------------------------- intrinsics
-
-
-def test_pinhole_intrinsics_hand_computed() -> None:
-    fx, fy, cx, cy = pinhole_intrinsics(4, 2, 90.0)
-    assert fx == pytest.approx(2.0) and fy == fx
-    assert (cx, cy) == (1.5, 0.5)
-    fx, _, cx, cy = pinhole_intrinsics(640, 480, 60.0)
-    assert fx == pytest.approx(320.0 / math.tan(math.radians(30.0)))
-    assert (cx, cy) == (319.5, 239.5)
-
-
-@pytest.mark.parametrize("fov", [0.0, 180.0, -10.0, float("nan")])
-def test_pinhole_intrinsics_rejects_bad_fov(fov: float) -> None:
-    with pytest.raises(ValueError, match="fov_deg"):
-        pinhole_intrinsics(4, 4, fov)
-
-
-def test_pinhole_intrinsics_rejects_bad_size() -> None:
-    with pytest.raises(ValueError, match="width"):
-        pinhole_intrinsics(0, 4, 60.0)
-    with pytest.raises(TypeError, match="height"):
-        pinhole_intrinsics(4, 4.0, 60.0)
-
-
-# ---------------------------------------------------------------- backproject
-
-
-@pytest.mark.parametrize("height,width", [(1, 1), (3, 3), (5, 7), (101, 201)])
-def test_centre_pixel_backprojects_onto_the_axis(height: int, width: int) -> None:
-    depth = np.full((height, width), 2.0, np.float32)
-    points = backproject(depth, 60.0).reshape(height, width, 3)
-    np.testing.assert_allclose(points[height // 2, width // 2], [0.0, 0.0, 2.0], atol=1e-5)
-
-
-@pytest.mark.parametrize("height,width", [(2, 2), (4, 6), (480, 640)])
-def test_image_centre_backprojects_onto_the_axis_for_even_sizes(height: int, width: int) -> None:
-    point = backproject_pixels([width / 2 - 0.5], [height / 2 - 0.5], [2.0], width, height, 75.0)
-    np.testing.assert_allclose(point, [[0.0, 0.0, 2.0]], atol=1e-5)
-
-
-@pytest.mark.parametrize("height,width", [(1, 2), (3, 4), (5, 5), (480, 640)])
-def test_edge_pixels_at_fov_90(height: int, width: int) -> None:
-    # fx = W / 2, so the last column (u = W - 1) has x/z = (W/2 - 1/2) / (W/2) = 1 - 1/W
-    depth = np.full((height, width), 3.0, np.float32)
-    points = backproject(depth, 90.0).reshape(height, width, 3)
-    expected = 1.0 - 1.0 / width
-    np.testing.assert_allclose(points[:, -1, 0] / points[:, -1, 2], expected, rtol=1e-6)
-    np.testing.assert_allclose(points[:, 0, 0] / points[:, 0, 2], -expected, rtol=1e-6)
-    # y is down: the bottom row has y/z = (H/2 - 1/2) / (W/2) = (H - 1) / W
-    np.testing.assert_allclose(points[-1, :, 1] / points[-1, :, 2], (height - 1) / width, rtol=1e-6, atol=1e-7)
-    assert np.all(points[..., 2] == 3.0)
-
-
-def test_backproject_subset_matches_full_grid() -> None:
-    depth = np.random.default_rng(0).random((6, 8)).astype(np.float32) + 1.0
-    full = backproject(depth, 50.0).reshape(6, 8, 3)
-    rows, cols = np.array([0, 2, 5]), np.array([1, 7])
-    part = backproject(depth, 50.0, rows, cols)
-    np.testing.assert_array_equal(part, full[np.ix_(rows, cols)].reshape(-1, 3))
-    assert part.dtype == np.float32 and part.shape == (6, 3)
-
-
-def test_backproject_validation() -> None:
-    depth = np.ones((3, 3), np.float32)
-    with pytest.raises(ValueError, match="rows must lie in"):
-        backproject(depth, 60.0, rows=np.array([3]))
-    with pytest.raises(TypeError, match="1D integer"):
-        backproject(depth, 60.0, cols=np.array([0.5]))
-    with pytest.raises(ValueError, match="HxW"):
-        backproject(np.ones((3, 3, 1), np.float32), 60.0)
-
-
-def test_backproject_pixels_hand_computed() -> None:
-    points = backproject_pixels(np.array([3.0, 1.5]), np.array([2.0, 1.0]), np.array([1.0, 4.0]), 4, 3, 90.0)
-    np.testing.assert_allclose(points, [[0.75, 0.5, 1.0], [0.0, 0.0, 4.0]], atol=1e-7)
-    assert points.dtype == np.float32
-
-
-def test_backproject_pixels_validation() -> None:
-    with pytest.raises(ValueError, match="equal length"):
-        backproject_pixels([1.0, 2.0], [1.0], [1.0], 4, 4, 60.0)
-    with pytest.raises(ValueError, match="finite"):
-        backproject_pixels([1.0], [1.0], [float("nan")], 4, 4, 60.0)
 
 
 # ---------------------------------------------------------------- even_subsample
@@ -209,13 +127,13 @@ def test_constant_inverse_depth_gives_a_plane(height: int, width: int, fov: floa
     cloud = build_point_cloud(inv, rgb, fov_deg=fov, budget=MAX_BUDGET)
     assert len(cloud) == height * width
     np.testing.assert_allclose(cloud.xyz[:, 2], 2.0)
-    expected = backproject(np.full((height, width), 2.0, np.float32), fov)
+    expected = unproject(np.full((height, width), 2.0, np.float32), fov)
     np.testing.assert_array_equal(cloud.xyz, expected)
     np.testing.assert_array_equal(cloud.rgb, rgb.reshape(-1, 3))
 
 
 @pytest.mark.parametrize("budget", [1, 100, 2500, 10_000])
-def test_budget_is_respected_and_colours_follow_their_pixels(budget: int) -> None:
+def test_budget_is_respected_and_colors_follow_their_pixels(budget: int) -> None:
     height, width = 300, 400
     rng = np.random.default_rng(budget)
     inv = (rng.random((height, width)) + 0.1).astype(np.float32)
@@ -293,3 +211,64 @@ def test_build_point_cloud_validation() -> None:
         build_point_cloud(inv, rgb, scale=0.0)
     with pytest.raises(ValueError, match="fov_deg"):
         build_point_cloud(inv, rgb, fov_deg=180.0)
+
+
+# ---------------------------------------------------------------- build_cloud (the 3D page's settings)
+
+
+def _cloud_settings(**changes: object) -> CloudSettings:
+    values = dict(fov_deg=60.0, scale=1.0, shift=0.1, keep_pct=(0.0, 100.0), budget=MAX_BUDGET,
+                  colors=COLOR_MODES[0], cmap="inferno", clip_pct=(0.0, 100.0), invert=False)
+    values.update(changes)
+    return CloudSettings(**values)  # type: ignore[arg-type]
+
+
+def _ramp(height: int = 40, width: int = 50) -> np.ndarray:
+    return np.tile(np.linspace(0.1, 1.0, width, dtype=np.float32), (height, 1))  # larger = nearer to the right
+
+
+def test_inverse_depth_reference_is_the_99th_percentile_or_a_positive_fallback() -> None:
+    depth = _ramp()
+    stats = depth_stats(depth)
+    assert inverse_depth_reference(stats) == pytest.approx(stats.percentiles[99]) and stats.percentiles[99] > 0
+    assert inverse_depth_reference(depth_stats(np.zeros((4, 4), np.float32))) == 1.0
+    spike = np.full((40, 25), -1.0, np.float32)
+    spike[0, 0] = 3.0  # the 99th percentile is negative, the maximum is not
+    assert inverse_depth_reference(depth_stats(spike)) == pytest.approx(3.0)
+
+
+def test_build_cloud_is_build_point_cloud_with_the_scale_relative_to_the_reference() -> None:
+    depth, rgb = _ramp(), _coded_rgb(40, 50)
+    stats, hist = depth_stats(depth), histogram(depth, bins=4096)
+    cloud = build_cloud(depth, rgb, stats, hist, _cloud_settings(scale=2.0, budget=500))
+    expected = build_point_cloud(depth, rgb, fov_deg=60.0, scale=2.0 / inverse_depth_reference(stats), shift=0.1,
+                                 budget=500)
+    np.testing.assert_array_equal(cloud.xyz, expected.xyz)
+    np.testing.assert_array_equal(cloud.rgb, expected.rgb)
+    assert 450 <= len(cloud) <= 500
+
+
+def test_build_cloud_keeps_the_depth_percentiles() -> None:
+    depth, rgb = _ramp(), _coded_rgb(40, 50)
+    stats, hist = depth_stats(depth), histogram(depth, bins=4096)
+    everything = build_cloud(depth, rgb, stats, hist, _cloud_settings())
+    assert len(everything) == 40 * 50
+    kept = build_cloud(depth, rgb, stats, hist, _cloud_settings(keep_pct=(10.0, 80.0)))
+    z_all = everything.xyz[:, 2]
+    near, far = np.percentile(z_all, 10.0), np.percentile(z_all, 80.0)
+    z = kept.xyz[:, 2]
+    # each clip is a histogram percentile, within one of the 50 columns of the ramp
+    assert 0.65 * len(everything) <= len(kept) <= 0.75 * len(everything)
+    column = (z_all.max() - z_all.min()) / 10  # generous: depth steps are widest far away
+    assert z.min() >= near - column and z.max() <= far + column
+    assert z.min() > z_all.min() and z.max() < z_all.max()
+
+
+def test_build_cloud_colors_by_the_depth_colormap() -> None:
+    depth, rgb = _ramp(4, 5), _coded_rgb(4, 5)
+    stats, hist = depth_stats(depth), histogram(depth, bins=4096)
+    cloud = build_cloud(depth, rgb, stats, hist, _cloud_settings(colors=COLOR_MODES[1], cmap="viridis"))
+    lo, hi = hist.percentiles((0.0, 100.0))
+    np.testing.assert_array_equal(cloud.rgb, colorize(depth, "viridis", float(lo), float(hi), False).reshape(-1, 3))
+    photo = build_cloud(depth, rgb, stats, hist, _cloud_settings())
+    np.testing.assert_array_equal(photo.rgb, rgb.reshape(-1, 3))

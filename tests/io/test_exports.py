@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.maps.depth import sanitize, to_uint16
-from core.io.exports import jpeg_bytes, jpeg_bytes_async, npy_bytes, ply_bytes, png16_bytes, png_bytes, read_ply_vertices, side_by_side
+from core.maps.normalize import sanitize, to_uint16
+from core.io.exports import file_stem, jpeg_bytes, jpeg_bytes_async, npy_bytes, ply_bytes, png16_bytes, png_bytes, read_ply_vertices, side_by_side
 from core.geometry.pointcloud import PointCloud, build_point_cloud
 
 SIZES = [(1, 1), (2, 3), (31, 17), (120, 160)]
@@ -216,3 +216,25 @@ def test_side_by_side_validation() -> None:
         side_by_side(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2), np.uint8))
     with pytest.raises(ValueError, match="rgb"):
         side_by_side(np.zeros((2, 2, 3), np.float32), np.zeros((2, 2, 3), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("name", "stem"),
+    [
+        ("photo.jpg", "photo"),
+        ("my photo (1).JPG", "my_photo_1"),
+        ("été à Paris.png", "t_Paris"),  # non-ASCII letters become "_", then the ends are trimmed
+        ("scan.v2.tiff", "scan_v2"),  # only the last extension goes
+        ("no_extension", "no_extension"),
+        ("keep-dash_and_underscore.webp", "keep-dash_and_underscore"),
+        ("..png", "image"),
+        ("", "image"),
+    ],
+)
+def test_file_stem_keeps_safe_characters(name: str, stem: str) -> None:
+    assert file_stem(name) == stem
+
+
+def test_file_stem_refuses_a_non_string() -> None:
+    with pytest.raises(TypeError, match="file name"):
+        file_stem(b"photo.jpg")  # type: ignore[arg-type]

@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.maps.depth import depth_stats, histogram, to_uint16
+from core.maps.normalize import to_uint16
+from core.maps.stats import depth_stats, histogram
 from core.io.exports import npy_bytes, ply_bytes, png16_bytes
+from core.geometry.pointcloud import COLOR_MODES, CloudSettings, build_cloud
 from core.io.images import read_image
 from tests.conftest import REPO
-from ui.cache import PERCENTILES
-from ui.cloud import COLOR_MODES, CloudSettings, build_cloud
+from core.maps.view import SUMMARY_PERCENTILES as PERCENTILES
 
 
 @pytest.fixture(scope="module")

@@ -740,8 +740,8 @@ def test_a_48_mp_jpeg_is_decoded_at_half_scale(
     assert fast_path == [True] and imdecode_calls == [_FAST_FLAGS | cv2.IMREAD_REDUCED_GRAYSCALE_2]
     np.testing.assert_array_equal(decoded.rgb, _pillow_reference(jpeg_48mp, 2))
     # the quadrants are where they were: away from the edges, each is its flat colour (JPEG: +-4)
-    for (y, x), colour in zip([(750, 1000), (750, 3000), (2250, 1000), (2250, 3000)], _QUADRANTS):
-        np.testing.assert_allclose(decoded.rgb[y, x], colour, atol=4)
+    for (y, x), color in zip([(750, 1000), (750, 3000), (2250, 1000), (2250, 3000)], _QUADRANTS):
+        np.testing.assert_allclose(decoded.rgb[y, x], color, atol=4)
     np.testing.assert_array_equal(decode_image(jpeg_48mp), decoded.rgb)  # the array-only call agrees
 
 

@@ -16,7 +16,7 @@ from core.maps.colormaps import (
     is_monotonic_luminance,
     luminance_profile,
 )
-from core.maps.depth import to_uint8
+from core.maps.normalize import to_uint8
 
 NAMES = sorted(COLORMAPS)
 UNIFORM = ["inferno", "magma", "plasma", "viridis", "cividis"]
@@ -105,7 +105,7 @@ def test_colorize_constant_map_is_flat(name: str) -> None:
     ),
     st.sampled_from(NAMES),
 )
-def test_colorize_any_input_gives_lut_colours(x: np.ndarray, name: str) -> None:
+def test_colorize_any_input_gives_lut_colors(x: np.ndarray, name: str) -> None:
     out = colorize(x, name)
     assert out.shape == (*x.shape, 3) and out.dtype == np.uint8
     lut = colormap_lut(name)

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from core.maps.colormaps import luminance_profile
-from core.maps.depth import histogram, normalize, percentile_of, to_uint8, to_uint16
+from core.maps.normalize import normalize, to_uint8, to_uint16
+from core.maps.stats import histogram, percentile_of
 from core.maps.display import (
     banding_crops,
     blend,
     crop_box,
+    display_window,
     downscale,
     fit_width,
     lightness_strip,
@@ -126,6 +128,51 @@ def test_smoothest_crop_falls_back_without_a_qualifying_crop() -> None:
     assert smoothest_crop(np.zeros((1, 5), np.float32), 8, 0.0, 1.0) == (0, 1, 2, 3)  # one row: centred
 
 
+def test_smoothest_crop_finds_the_gentle_gradient() -> None:
+    # left: steep random texture; middle: flat (a clipped sky); right: a gentle ramp a few 8-bit levels deep
+    rng = np.random.default_rng(1)
+    depth = np.empty((64, 192), np.float32)
+    depth[:, :64] = rng.uniform(0.0, 1000.0, (64, 64))
+    depth[:, 64:128] = 0.0
+    depth[:, 128:] = 500.0 + np.linspace(0.0, 48.0, 64)[None, :]
+    depth[40:, 64:70] = 1.0  # a flat crop with a few stray pixels
+
+    y0, y1, x0, x1 = smoothest_crop(depth, 32)  # window: the map's own range, as the exports quantise
+
+    assert (y1 - y0, x1 - x0) == (32, 32)
+    assert x0 >= 128, "in the ramp, not the texture or the flat part"
+    crops = banding_crops(depth, (y0, y1, x0, x1), float(depth.min()), float(depth.max()))
+    assert 3 <= crops.levels8 < crops.levels16
+
+
+def test_smoothest_crop_defaults_to_the_map_range() -> None:
+    depth = np.tile(np.linspace(2.0, 3.0, 96, dtype=np.float32) ** 3, (48, 1))
+    assert smoothest_crop(depth, 16) == smoothest_crop(depth, 16, float(depth.min()), float(depth.max()))
+
+
+def test_smoothest_crop_checks_its_inputs_and_fits_the_map() -> None:
+    with pytest.raises(ValueError, match="size"):
+        smoothest_crop(np.zeros((4, 4), np.float32), 0)
+    with pytest.raises(ValueError, match="HxW"):
+        smoothest_crop(np.zeros((4, 4, 3), np.float32), 4)
+    y0, y1, x0, x1 = smoothest_crop(np.arange(12, dtype=np.float32).reshape(3, 4), 48)
+    assert 0 <= y0 < y1 <= 3 and 0 <= x0 < x1 <= 4 and y1 - y0 == x1 - x0
+
+
+def test_display_window_takes_percentiles_of_the_finite_values() -> None:
+    values = np.array([np.nan, *range(101), np.inf])
+    assert display_window(values, (1.0, 99.0)) == (1.0, 99.0)
+    assert display_window(values, (0.0, 98.0), from_zero=True) == (0.0, 98.0)
+    assert display_window(np.full(5, 7.0), (1.0, 99.0)) == (7.0, 7.0 + 1e-6)  # flat: still a window
+    assert display_window(np.zeros(5), (0.0, 98.0), from_zero=True) == (0.0, 1e-6)
+    with pytest.raises(ValueError, match="no finite value"):
+        display_window(np.array([np.nan]))
+    with pytest.raises(ValueError, match="percentiles"):
+        display_window(np.arange(4.0), (99.0, 1.0))
+    with pytest.raises(TypeError, match="real numeric"):
+        display_window(np.array([True, False]))
+
+
 def test_lightness_strip_follows_luminance() -> None:
     strip = lightness_strip("gray", width=256, height=3)
     assert strip.shape == (3, 256, 3) and strip.dtype == np.uint8
@@ -135,7 +182,7 @@ def test_lightness_strip_follows_luminance() -> None:
     assert jet.argmax() not in (0, 255)  # jet's lightness peaks in the middle
 
 
-def test_palette_indices_are_exact_for_few_colours_and_close_for_photos() -> None:
+def test_palette_indices_are_exact_for_few_colors_and_close_for_photos() -> None:
     from core.maps.colormaps import colormap_lut
 
     lut = np.asarray(colormap_lut("inferno"))

@@ -35,6 +35,7 @@ def test_two_points_give_an_exact_fit() -> None:
     assert cal.shift == pytest.approx(b_true, rel=1e-9)
     assert cal.points == tuple(pts)
     np.testing.assert_allclose(cal.residuals_m, [0.0, 0.0], atol=1e-12)
+    assert cal.rms_residual_m == pytest.approx(0.0, abs=1e-12)
     for p in pts:
         assert cal.depth_at(float(pred[p.y, p.x])) == pytest.approx(p.distance_m, rel=1e-9)
     depth, valid = cal.depth_map(pred)
@@ -61,6 +62,14 @@ def test_three_noisy_points_match_numpy_lstsq() -> None:
     assert cal.shift == pytest.approx(b, rel=1e-9)
     np.testing.assert_allclose(cal.residuals_m, expected_residuals, rtol=1e-9, atol=1e-12)
     assert max(abs(r) for r in cal.residuals_m) > 1e-3  # really a least-squares compromise
+    assert cal.rms_residual_m == pytest.approx(math.sqrt(np.mean(expected_residuals**2)), rel=1e-9)
+
+
+def test_rms_residual_hand_computed() -> None:
+    # residuals 0.3 and -0.4 m: mean square (0.09 + 0.16) / 2 = 0.125
+    cal = Calibration(scale=1.0, shift=0.0, residuals_m=(0.3, -0.4), points=())
+    assert cal.rms_residual_m == pytest.approx(math.sqrt(0.125), rel=1e-12)
+    assert Calibration(1.0, 0.0, (0.0, 0.0), ()).rms_residual_m == 0.0
 
 
 @pytest.mark.parametrize("n", [0, 1])

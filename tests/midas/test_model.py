@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from core.midas.model import MidasSmall, checkpoint_filter_fn, create_midas_small
-from core.midas.weights import WeightsMismatchError, read_checkpoint
+from core.midas.checkpoint import read_checkpoint
+from core.midas.errors import WeightsMismatchError
 from tests.conftest import assert_close_to_max, golden_case_names
 
 

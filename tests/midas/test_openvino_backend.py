@@ -26,7 +26,8 @@ from core.midas.openvino_backend import (
     load_openvino_model,
 )
 from core.midas.predictor import load_predictor
-from core.midas.weights import read_checkpoint, sha256_file
+from core.midas.checkpoint import read_checkpoint
+from core.midas.download import sha256_file
 from tests.conftest import REPO, WITHOUT_FCNTL, assert_close_to_max, golden_case_names
 from tests.shown_numbers import assert_shows
 
@@ -204,7 +205,7 @@ _CONCURRENT_CONVERSION = WITHOUT_FCNTL + textwrap.dedent(
     sys.path.insert(0, sys.argv[1])
     import numpy as np
     from core.midas.openvino_backend import load_openvino_model
-    from core.midas.weights import sha256_file
+    from core.midas.download import sha256_file
     weights, cache, barrier, me = sys.argv[2:]
     Path(barrier, me).touch()
     deadline = time.monotonic() + 60

@@ -7,7 +7,9 @@ import io
 import pytest
 import torch
 
-from core.midas.weights import MIDAS_SMALL, WeightsCorruptError, WeightsMismatchError, resolve_weights
+from core.midas.config import MIDAS_SMALL
+from core.midas.download import resolve_weights
+from core.midas.errors import WeightsCorruptError, WeightsMismatchError
 from core.midas.weights_install import install_checkpoint
 
 

@@ -125,7 +125,7 @@ def test_python_dash_m_core_info_prints_hash(reference_weights):
     result = subprocess.run([sys.executable, "-m", "core", "info"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    from core.midas.weights import sha256_file
+    from core.midas.download import sha256_file
 
     assert sha256_file(reference_weights) in result.stdout
     assert "found via env" in result.stdout

@@ -23,4 +23,4 @@ def test_core_and_ui_import_without_fcntl():
     )
     assert proc.returncode == 0, proc.stderr
     count = int(proc.stdout.split()[0])
-    assert count > 30  # core.midas.predictor, core.midas.weights, core.midas.openvino_backend and the rest
+    assert count > 30  # core.midas.predictor, core.midas.download, core.midas.openvino_backend and the rest

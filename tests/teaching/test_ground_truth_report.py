@@ -9,7 +9,7 @@ from core.teaching.ground_truth_report import (
     ASPECT_TOLERANCE,
     ground_truth_report,
     measured_image,
-    no_measurement_colour,
+    no_measurement_color,
     synthetic_ground_truth,
 )
 
@@ -57,14 +57,14 @@ def test_a_different_aspect_ratio_is_measured():
     assert same_aspect.resized and not same_aspect.misaligned
 
 
-def test_no_measurement_is_drawn_in_a_colour_the_map_never_uses():
+def test_no_measurement_is_drawn_in_a_color_the_map_never_uses():
     # finding 2: a 0 ("no measurement") was clipped to the near end and drawn as the nearest depth
     depth = np.array([[1.0, 2.0, 0.0], [4.0, 0.0, 8.0]], np.float32)
     valid = depth > 0
 
     image = measured_image(depth, valid, "inferno", 1.0, 8.0, invert=True)
 
-    name, rgb = no_measurement_colour("inferno")
+    name, rgb = no_measurement_color("inferno")
     assert name == "grey" and (image[~valid] == rgb).all()
     np.testing.assert_array_equal(image[valid], colorize(depth, "inferno", 1.0, 8.0, invert=True)[valid])
     near = colorize(np.array([[1.0]], np.float32), "inferno", 1.0, 8.0, invert=True)[0, 0]
@@ -72,8 +72,8 @@ def test_no_measurement_is_drawn_in_a_colour_the_map_never_uses():
 
 
 @pytest.mark.parametrize("cmap", list(COLORMAPS))
-def test_the_no_measurement_colour_stands_apart_from_every_colormap(cmap):
-    name, rgb = no_measurement_colour(cmap)
+def test_the_no_measurement_color_stands_apart_from_every_colormap(cmap):
+    name, rgb = no_measurement_color(cmap)
     distance = np.sqrt(((colormap_lut(cmap).astype(np.float64) - rgb) ** 2).sum(axis=1)).min()
     assert distance >= 60.0, (name, distance)  # 60 of 441 (black to white): plainly another colour
 

@@ -4,17 +4,15 @@ import numpy as np
 import pytest
 
 from core.measure.alignment import AlignmentError
-from core.maps.depth import normalize
-from core.maps.display import banding_crops
+from core.maps.normalize import normalize
 from core.teaching.pitfalls import (
     aligned_difference,
-    colour_ends,
+    color_ends,
     constant_image,
     grey_levels,
     naive_minmax,
     raw_as_image,
     saturated_fractions,
-    smoothest_box,
     wrong_maximum,
 )
 
@@ -73,59 +71,17 @@ def test_grey_levels_of_an_all_nan_picture():
      ("jet", True, "cold", True), ("gray", False, "neutral", False), ("plasma", True, "cold", True),
      ("Spectral", False, "cold", False)],
 )
-def test_colour_ends(cmap, invert, hue, dark):
-    ends = colour_ends(cmap, invert)
+def test_color_ends(cmap, invert, hue, dark):
+    ends = color_ends(cmap, invert)
     assert ends.near_hue == hue and ends.near_is_cold is (hue == "cold")
     assert ends.near_is_dark is dark
     assert 0.0 <= ends.near_lightness <= 100.0
 
 
-def test_colour_ends_gray_is_white_for_near():
-    ends = colour_ends("gray")
+def test_color_ends_gray_is_white_for_near():
+    ends = color_ends("gray")
     assert ends.near_rgb == (255, 255, 255) and ends.far_rgb == (0, 0, 0)
     assert ends.near_lightness == pytest.approx(100.0) and ends.far_lightness == pytest.approx(0.0)
-
-
-def test_smoothest_box_finds_the_gentle_gradient():
-    # left: steep random texture; middle: flat (a clipped sky); right: a gentle ramp a few 8-bit levels deep
-    rng = np.random.default_rng(1)
-    depth = np.empty((64, 192), np.float32)
-    depth[:, :64] = rng.uniform(0.0, 1000.0, (64, 64))
-    depth[:, 64:128] = 0.0
-    depth[:, 128:] = 500.0 + np.linspace(0.0, 12.0, 64)[None, :]
-    depth[40:, 64:70] = 1.0  # a flat box with a few stray pixels spans a few codes too
-
-    y0, y1, x0, x1 = smoothest_box(depth, sizes=(32,))
-
-    assert (y1 - y0, x1 - x0) == (32, 32)
-    assert x0 >= 128  # in the ramp, not the texture or the flat part
-    crops = banding_crops(depth, (y0, y1, x0, x1), float(depth.min()), float(depth.max()))
-    assert 3 <= crops.levels8 < crops.levels16
-
-
-def test_smoothest_box_checks_the_level_range():
-    with pytest.raises(ValueError, match="min_levels"):
-        smoothest_box(np.zeros((4, 4)), min_levels=5, max_levels=3)
-    with pytest.raises(ValueError, match="sizes"):
-        smoothest_box(np.zeros((4, 4)), sizes=())
-
-
-def test_smoothest_box_prefers_a_smaller_smooth_box_to_a_flat_big_one():
-    yy, xx = np.mgrid[0:96, 0:96]
-    depth = (np.sin(xx / 3.0) * 500.0).astype(np.float32)  # steep everywhere at 48 px...
-    depth[:16, :16] = 100.0 + np.linspace(0.0, 10.0, 16)[None, :]  # ...but a gentle 16-px patch
-    y0, y1, x0, x1 = smoothest_box(depth, sizes=(48, 16))
-    assert (y0, y1, x0, x1) == (0, 16, 0, 16)
-
-
-def test_smoothest_box_on_a_flat_map_falls_back_to_the_most_levels():
-    box = smoothest_box(np.zeros((10, 10), np.float32), sizes=(4, 2))
-    y0, y1, x0, x1 = box
-    assert (y1 - y0, x1 - x0) == (4, 4)
-
-
-def test_smoothest_box_shrinks_to_the_map():
-    assert smoothest_box(np.arange(12, dtype=np.float32).reshape(3, 4), sizes=(48,)) == (0, 3, 0, 3)
 
 
 def test_aligned_difference_ignores_scale_and_shift():

@@ -2,14 +2,20 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+import core
+from core.maps.display import DISPLAY_MAX_WIDTH
 from core.teaching import timing
 from core.teaching.timing import (
+    FIRST_VIEW_STAGES,
+    PREDICTION_STAGES,
     STAGES,
     Spread,
     StageTimes,
@@ -20,8 +26,10 @@ from core.teaching.timing import (
     parse_proc_stat,
     steady_spread,
     summarize_runs,
+    time_first_view,
     time_in_subprocess,
     time_pipeline,
+    time_view_stages,
 )
 
 # /proc/stat as Linux writes it: user nice system idle iowait irq softirq steal guest guest_nice, in ticks
@@ -49,6 +57,39 @@ def test_time_pipeline_returns_every_stage(predictor, png):
     assert times.total == pytest.approx(sum(times.seconds.values()))
     assert times.size == 256 and times.net_hw == (64, 256)
     assert times.backend == predictor.info.backend and times.threads == predictor.info.threads
+
+
+def test_both_passes_start_with_the_prediction_stages():
+    assert STAGES[:4] == FIRST_VIEW_STAGES[:4] == PREDICTION_STAGES == ("decode", "preprocess", "inference", "upsample")
+    assert STAGES[4:] == ("colourise",) and FIRST_VIEW_STAGES[4:] == ("stats + histogram", "heatmap")
+
+
+def test_time_first_view_returns_every_stage_and_the_total(predictor, png):
+    decoded: list[int] = []
+
+    def decode(data: bytes) -> np.ndarray:
+        decoded.append(len(data))
+        return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+    seconds = time_first_view(png, predictor, "viridis", decode)
+
+    assert tuple(seconds) == (*FIRST_VIEW_STAGES, "total") and decoded == [len(png)]
+    assert all(v >= 0.0 for v in seconds.values())
+    assert seconds["total"] >= sum(seconds[s] for s in FIRST_VIEW_STAGES) * 0.999  # the stages lie inside it
+
+
+def test_time_view_stages_asks_for_the_display_size_map():
+    asked: list[tuple[int, int]] = []
+    depth = np.random.default_rng(1).random((30, 3000), dtype=np.float32)
+
+    def display_map(h: int, w: int) -> np.ndarray:
+        asked.append((h, w))
+        return np.zeros((h, w), np.float32)
+
+    seconds = time_view_stages(depth, display_map)
+
+    assert tuple(seconds) == ("stats + histogram", "heatmap") and all(v >= 0.0 for v in seconds.values())
+    assert asked == [(15, DISPLAY_MAX_WIDTH)]  # 30 x 3000 shrunk to the display width: 14.6 rows, rounded
 
 
 def test_summarize_runs_separates_the_warm_up():
@@ -80,6 +121,18 @@ def test_time_in_subprocess_reports_each_pass_with_its_own_thread_count(png, ref
         assert r.cpu_seconds > 0.0  # the child's own CPU time comes back with each pass
         if sys.platform.startswith("linux"):
             assert math.isfinite(r.machine_busy_seconds)
+
+
+def test_time_in_subprocess_needs_no_working_directory_or_pythonpath(png, reference_weights, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nowhere near the checkout: the child finds core from the imported package
+    other = str(tmp_path / "other")
+    monkeypatch.setenv("PYTHONPATH", other)
+    holder = str(Path(core.__file__).resolve().parent.parent)
+    assert timing._child_environ()["PYTHONPATH"].split(os.pathsep) == [holder, other]  # the user's entries kept
+
+    (run,) = time_in_subprocess(png, weights=reference_weights, size=256, threads=1, passes=1)
+
+    assert tuple(run.seconds) == STAGES and run.net_hw == (64, 256)
 
 
 def test_time_in_subprocess_reports_the_childs_error(png, tmp_path):

@@ -1,10 +1,9 @@
-"""Find, download, verify and read the MiDaS v2.1 small checkpoint.
+"""Find the weights file, or download and verify the official one.
 
-The facts about the weights live in one frozen config, :data:`MIDAS_SMALL`, next to the loader
-(as timm's ``_cfg``). :func:`resolve_weights` finds a local file or downloads the official one;
-:func:`read_checkpoint` reads it with ``weights_only=True``; :func:`check_state_dict` compares its
-names, shapes and dtypes with what the model expects. Every failure raises a subclass of
-:class:`WeightsError` whose message says what to do next.
+:func:`resolve_weights` finds a local file (explicit path, ``MIDAS_WEIGHTS``, the torch hub
+cache) or downloads the file :data:`~core.midas.config.MIDAS_SMALL` names, with
+:func:`download_weights`, which only ever leaves a complete file whose SHA-256 matches.
+Failures raise the :class:`~core.midas.errors.WeightsError` family.
 """
 
 from __future__ import annotations
@@ -14,111 +13,37 @@ import glob
 import hashlib
 import http.client
 import os
-import pickle
-import re
-import struct
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import torch
 from filelock import FileLock
 
+from core.midas.config import _ENV_VAR, MIDAS_SMALL, WeightsConfig, _check_sha256_prefix
+from core.midas.errors import (
+    WeightsCorruptError,
+    WeightsDownloadError,
+    WeightsHashError,
+    _existing_file,
+)
+
 __all__ = [
-    "MIDAS_SMALL",
     "ResolvedWeights",
-    "WeightsConfig",
-    "WeightsCorruptError",
-    "WeightsDownloadError",
-    "WeightsError",
-    "WeightsHashError",
-    "WeightsMismatchError",
-    "WeightsNotFoundError",
-    "WeightsUnsafeError",
-    "check_state_dict",
     "download_weights",
     "hub_checkpoint_dir",
-    "read_checkpoint",
     "resolve_weights",
     "sha256_file",
     "verify_sha256_prefix",
 ]
 
-_ENV_VAR = "MIDAS_WEIGHTS"
 _CHUNK = 1 << 20  # bytes per read/write/hash step
-_MAX_LISTED = 5  # names shown per category in a mismatch message
-_HEX = re.compile(r"[0-9a-f]{1,64}")
-_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default (zip) format
-_PICKLE_PROTO = b"\x80"  # torch's legacy format starts with a pickle PROTO opcode
 
 ProgressFn = Callable[[int, "int | None"], None]
-
-
-def _check_sha256_prefix(prefix: str) -> None:
-    if not isinstance(prefix, str) or not _HEX.fullmatch(prefix):
-        raise ValueError(f"sha256_prefix must be 1 to 64 lowercase hex digits, got {prefix!r}.")
-
-
-@dataclasses.dataclass(frozen=True)
-class WeightsConfig:
-    """Everything the project knows about one set of pretrained weights.
-
-    Attributes:
-        name: Human-readable name used in messages.
-        url: Where the official file is downloaded from.
-        file_names: Official file names, looked up in the torch hub checkpoint folder in order.
-        download_name: Name the downloaded file is stored under; one of ``file_names``.
-        sha256_prefix: Leading hex digits of the file's SHA-256 (torch hub convention).
-        input_size: Side of the square network input, in pixels.
-        mean: Per-channel RGB mean used to normalise inputs in [0, 1].
-        std: Per-channel RGB standard deviation used to normalise inputs in [0, 1].
-        interpolation: Resampling used to resize the input.
-    """
-
-    name: str
-    url: str
-    file_names: tuple[str, ...]
-    download_name: str
-    sha256_prefix: str
-    input_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    interpolation: str
-
-    def __post_init__(self) -> None:
-        if self.download_name not in self.file_names:
-            raise ValueError(
-                f"download_name {self.download_name!r} must be one of file_names "
-                f"{self.file_names!r}, or a downloaded file would never be found in the cache."
-            )
-        _check_sha256_prefix(self.sha256_prefix)
-        if self.input_size <= 0:
-            raise ValueError(
-                f"input_size must be a positive number of pixels, got {self.input_size}."
-            )
-        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
-            raise ValueError(
-                f"mean and std must hold 3 values with std > 0, "
-                f"got mean={self.mean}, std={self.std}."
-            )
-
-
-MIDAS_SMALL = WeightsConfig(
-    name="MiDaS v2.1 small",
-    url="https://github.com/isl-org/MiDaS/releases/download/v2_1/model-small-70d6b9c8.pt",
-    file_names=("midas_v21_small_256.pt", "model-small-70d6b9c8.pt"),
-    download_name="model-small-70d6b9c8.pt",
-    sha256_prefix="70d6b9c8",
-    input_size=256,
-    mean=(0.485, 0.456, 0.406),
-    std=(0.229, 0.224, 0.225),
-    interpolation="bicubic",
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,34 +57,6 @@ class ResolvedWeights:
 
     path: Path
     source: str
-
-
-class WeightsError(RuntimeError):
-    """Base class for every failure to obtain or read the weights."""
-
-
-class WeightsNotFoundError(WeightsError, FileNotFoundError):
-    """An explicit path or ``MIDAS_WEIGHTS`` names a file that does not exist (or a folder)."""
-
-
-class WeightsDownloadError(WeightsError):
-    """The file could not be downloaded (offline, refused, timed out, HTTP error)."""
-
-
-class WeightsCorruptError(WeightsError):
-    """The file is truncated or is not a torch checkpoint."""
-
-
-class WeightsHashError(WeightsError):
-    """The file's SHA-256 does not start with the expected prefix."""
-
-
-class WeightsMismatchError(WeightsError):
-    """The checkpoint does not hold the expected tensors (names, shapes or dtypes differ)."""
-
-
-class WeightsUnsafeError(WeightsError):
-    """The checkpoint contains code or objects that a weights-only load refuses to run."""
 
 
 def hub_checkpoint_dir() -> Path:
@@ -332,155 +229,6 @@ def resolve_weights(
         progress=progress,
     )
     return ResolvedWeights(downloaded, "download")
-
-
-def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """Read a checkpoint with ``torch.load(weights_only=True)`` onto the CPU.
-
-    A training checkpoint of the form ``{"model": state_dict, "optimizer": ...}`` (as the official
-    MiDaS loader accepts) is unwrapped to its ``state_dict``.
-
-    Args:
-        path: The checkpoint file.
-
-    Returns:
-        The tensors by name, in file order.
-
-    Raises:
-        WeightsNotFoundError: ``path`` does not exist (also a ``FileNotFoundError``).
-        WeightsCorruptError: The file is truncated or is not a torch checkpoint.
-        WeightsUnsafeError: The file contains code or objects a weights-only load refuses.
-        WeightsMismatchError: The file holds something other than a mapping of names to tensors.
-    """
-    path = _existing_file(path, "The checkpoint")
-    with open(path, "rb") as f:
-        head = f.read(len(_ZIP_MAGIC))
-    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_PROTO)):
-        raise WeightsCorruptError(
-            f"{path} is not a torch checkpoint (it starts with {head!r}; the file is empty, or a "
-            "web page or other file was saved in its place). Delete it and download it again."
-        )
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        if "GLOBAL" in str(e):  # torch names the refused global, e.g. "GLOBAL posix.system"
-            raise WeightsUnsafeError(
-                f"{path} contains code or Python objects, not only tensors, so it was refused for "
-                "safety and nothing in it was run. Use the official checkpoint: delete this file "
-                "and download it again."
-            ) from e
-        raise WeightsCorruptError(
-            f"{path} is damaged or is not a torch checkpoint. Delete it and download it again."
-        ) from e
-    except (
-        RuntimeError,
-        EOFError,
-        KeyError,
-        IndexError,
-        ValueError,
-        struct.error,
-        zipfile.BadZipFile,
-    ) as e:
-        raise WeightsCorruptError(
-            f"{path} is truncated or damaged ({type(e).__name__}); it cannot be read as a torch "
-            "checkpoint. Delete it and download it again."
-        ) from e
-
-    if isinstance(obj, Mapping) and "optimizer" in obj and isinstance(obj.get("model"), Mapping):
-        obj = obj["model"]
-    if not isinstance(obj, Mapping):
-        raise WeightsMismatchError(
-            f"{path} holds a {type(obj).__name__}, not a state_dict (a mapping of names to "
-            "tensors). "
-            "Use the official MiDaS v2.1 small checkpoint."
-        )
-    bad = [
-        str(k) for k, v in obj.items() if not (isinstance(k, str) and isinstance(v, torch.Tensor))
-    ]
-    if bad:
-        raise WeightsMismatchError(
-            f"{path} is not a state_dict: {len(bad)} entries are not name -> tensor pairs "
-            f"({_first(bad)}). Use the official MiDaS v2.1 small checkpoint."
-        )
-    return dict(obj)
-
-
-def check_state_dict(
-    state_dict: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor]
-) -> None:
-    """Check that a state_dict has exactly the names, shapes and dtypes of ``expected``.
-
-    Args:
-        state_dict: Tensors read from a checkpoint.
-        expected: Tensors of the model to load into, e.g. ``model.state_dict()``.
-
-    Raises:
-        TypeError: Either argument is not a mapping of names to tensors.
-        WeightsMismatchError: Names are missing or unexpected, or shapes or dtypes differ; the
-            message lists the first few of each with counts.
-
-    Example:
-        >>> check_state_dict({"w": torch.zeros(2)}, {"w": torch.empty(2)})
-        >>> check_state_dict({"w": torch.zeros(3)}, {"w": torch.empty(2)})  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        core.midas.weights.WeightsMismatchError: ... 1 with the wrong shape (w: [3] instead of [2])...
-    """
-    for label, mapping in (("state_dict", state_dict), ("expected", expected)):
-        if not isinstance(mapping, Mapping):
-            raise TypeError(
-                f"{label} must be a mapping of names to tensors, got {type(mapping).__name__}."
-            )
-        for key, value in mapping.items():
-            if not isinstance(value, torch.Tensor):
-                raise TypeError(
-                    f"{label}[{key!r}] must be a torch.Tensor, got {type(value).__name__}."
-                )
-
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    common = [k for k in expected if k in state_dict]
-    shapes = [
-        f"{k}: {list(state_dict[k].shape)} instead of {list(expected[k].shape)}"
-        for k in common
-        if state_dict[k].shape != expected[k].shape
-    ]
-    dtypes = [
-        f"{k}: {state_dict[k].dtype} instead of {expected[k].dtype}"
-        for k in common
-        if state_dict[k].dtype != expected[k].dtype
-    ]
-    problems = [
-        f"{len(items)} {what} ({_first(items)})"
-        for what, items in (
-            ("missing", missing),
-            ("unexpected", unexpected),
-            ("with the wrong shape", shapes),
-            ("with the wrong dtype", dtypes),
-        )
-        if items
-    ]
-    if problems:
-        raise WeightsMismatchError(
-            f"Not a {MIDAS_SMALL.name} checkpoint: of {len(expected)} expected tensors, "
-            + "; ".join(problems)
-            + f". Use the official file ({MIDAS_SMALL.url}) or point {_ENV_VAR} at it."
-        )
-
-
-def _first(items: list[str]) -> str:
-    shown = ", ".join(items[:_MAX_LISTED])
-    return shown + (", ..." if len(items) > _MAX_LISTED else "")
-
-
-def _existing_file(path: str | os.PathLike[str], what: str, hint: str = "") -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"A weights path must be a str or os.PathLike, got {type(path).__name__}.")
-    resolved = Path(path).expanduser()
-    if not resolved.is_file():
-        state = "is a folder, not a file" if resolved.is_dir() else "does not exist"
-        raise WeightsNotFoundError(f"{what}, {resolved}, {state}. Check the path. {hint}".rstrip())
-    return resolved
 
 
 def _partial_prefix(file_name: str) -> str:

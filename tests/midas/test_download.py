@@ -1,4 +1,4 @@
-"""Tests for core.midas.weights: finding, downloading, verifying and reading the MiDaS small checkpoint.
+"""Tests for core.midas.download: finding, downloading and verifying the MiDaS small checkpoint.
 
 Downloads go to a local ``http.server`` on 127.0.0.1 that serves the reference checkpoint from
 ``../shared/reference``; nothing here touches the internet.
@@ -10,10 +10,7 @@ import contextlib
 import dataclasses
 import hashlib
 import http.server
-import json
 import os
-import pickle
-import shlex
 import socket
 import subprocess
 import sys
@@ -24,38 +21,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "reference"
-CHECKPOINT = REFERENCE / "midas_small_random.pt"
-MANIFEST = REFERENCE / "manifest.json"
+from tests.conftest import REFERENCE_WEIGHTS as CHECKPOINT
+from tests.conftest import REPO, skip_module_without_checkpoint
 
-if not (CHECKPOINT.is_file() and MANIFEST.is_file()):
-    pytest.skip(
-        f"the reference checkpoint and manifest are missing from {REFERENCE}; "
-        "these tests need ../shared/reference next to the repository",
-        allow_module_level=True,
-    )
+skip_module_without_checkpoint()
 
-from core.midas.weights import (  # noqa: E402  (after the skip, on purpose)
-    MIDAS_SMALL,
+from core.midas.config import MIDAS_SMALL  # noqa: E402  (after the skip, on purpose)
+from core.midas.download import (  # noqa: E402
     ResolvedWeights,
-    WeightsConfig,
-    WeightsCorruptError,
-    WeightsDownloadError,
-    WeightsError,
-    WeightsHashError,
-    WeightsMismatchError,
-    WeightsNotFoundError,
-    WeightsUnsafeError,
-    check_state_dict,
     download_weights,
     hub_checkpoint_dir,
-    read_checkpoint,
     resolve_weights,
     sha256_file,
     verify_sha256_prefix,
+)
+from core.midas.errors import (  # noqa: E402
+    WeightsCorruptError,
+    WeightsDownloadError,
+    WeightsHashError,
+    WeightsNotFoundError,
 )
 from tests.conftest import WITHOUT_FCNTL  # noqa: E402
 
@@ -75,25 +60,6 @@ def reference_bytes() -> bytes:
 @pytest.fixture(scope="module")
 def reference_sha(reference_bytes: bytes) -> str:
     return hashlib.sha256(reference_bytes).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def manifest_keys() -> list[tuple[str, list[int], str]]:
-    return [tuple(entry) for entry in json.loads(MANIFEST.read_text())["keys"]]
-
-
-@pytest.fixture(scope="module")
-def expected(manifest_keys) -> dict[str, torch.Tensor]:
-    """What the model's state_dict looks like, built from the manifest alone."""
-    return {
-        name: torch.empty(shape, dtype=getattr(torch, dtype))
-        for name, shape, dtype in manifest_keys
-    }
-
-
-@pytest.fixture(scope="module")
-def reference_state_dict() -> dict[str, torch.Tensor]:
-    return read_checkpoint(CHECKPOINT)
 
 
 @pytest.fixture
@@ -188,53 +154,8 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Config, hashing, cache folder
+# Hashing, cache folder
 # ----------------------------------------------------------------------------------------------
-
-
-def test_midas_small_config_holds_the_official_facts() -> None:
-    assert isinstance(MIDAS_SMALL, WeightsConfig)
-    assert (
-        MIDAS_SMALL.url
-        == "https://github.com/isl-org/MiDaS/releases/download/v2_1/model-small-70d6b9c8.pt"
-    )
-    assert MIDAS_SMALL.file_names == ("midas_v21_small_256.pt", "model-small-70d6b9c8.pt")
-    assert MIDAS_SMALL.download_name == "model-small-70d6b9c8.pt"
-    assert MIDAS_SMALL.url.endswith("/" + MIDAS_SMALL.download_name)
-    assert MIDAS_SMALL.sha256_prefix == "70d6b9c8"
-    assert MIDAS_SMALL.sha256_prefix in MIDAS_SMALL.download_name  # torch hub naming convention
-    assert (MIDAS_SMALL.input_size, MIDAS_SMALL.interpolation) == (256, "bicubic")
-    assert MIDAS_SMALL.mean == (0.485, 0.456, 0.406)
-    assert MIDAS_SMALL.std == (0.229, 0.224, 0.225)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        MIDAS_SMALL.url = "http://example.invalid/x.pt"  # type: ignore[misc]
-
-
-@pytest.mark.parametrize(
-    "change, match",
-    [
-        ({"download_name": "other.pt"}, "download_name"),
-        ({"sha256_prefix": "70D6B9C8"}, "sha256_prefix"),
-        ({"sha256_prefix": ""}, "sha256_prefix"),
-        ({"input_size": 0}, "input_size"),
-        ({"std": (0.2, 0.0, 0.2)}, "std"),
-    ],
-)
-def test_config_rejects_inconsistent_facts(change: dict, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        dataclasses.replace(MIDAS_SMALL, **change)
-
-
-def test_every_error_is_a_weights_error() -> None:
-    for cls in (
-        WeightsDownloadError,
-        WeightsCorruptError,
-        WeightsHashError,
-        WeightsMismatchError,
-        WeightsUnsafeError,
-    ):
-        assert issubclass(cls, WeightsError)
-    assert issubclass(WeightsError, RuntimeError)
 
 
 def test_hub_checkpoint_dir_follows_torch_home(
@@ -263,192 +184,6 @@ def test_verify_sha256_prefix(tmp_path: Path) -> None:
     assert "70d6b9c8" in str(info.value) and empty in str(info.value)
     with pytest.raises(ValueError, match="hex"):
         verify_sha256_prefix(path, "not-hex")
-
-
-# ----------------------------------------------------------------------------------------------
-# read_checkpoint
-# ----------------------------------------------------------------------------------------------
-
-
-def test_read_checkpoint_returns_every_tensor_in_file_order(
-    reference_state_dict, manifest_keys, expected
-) -> None:
-    assert list(reference_state_dict) == [name for name, _, _ in manifest_keys]
-    assert all(
-        isinstance(v, torch.Tensor) and v.device.type == "cpu"
-        for v in reference_state_dict.values()
-    )
-    assert (
-        sum(v.numel() for v in reference_state_dict.values() if v.is_floating_point()) > 21_000_000
-    )
-    check_state_dict(reference_state_dict, expected)  # raises on any difference
-
-
-def test_read_checkpoint_unwraps_a_training_checkpoint(tmp_path: Path) -> None:
-    weights = {"a.weight": torch.arange(4.0), "a.bias": torch.ones(2)}
-    path = tmp_path / "train.pt"
-    torch.save({"model": weights, "optimizer": {"state": {}, "param_groups": []}}, path)
-    loaded = read_checkpoint(path)
-    assert list(loaded) == ["a.weight", "a.bias"]
-    assert torch.equal(loaded["a.weight"], weights["a.weight"])
-
-
-@pytest.mark.parametrize(
-    "cut",
-    [
-        pytest.param(lambda b: b"", id="empty"),
-        pytest.param(lambda b: b[:100], id="first-100-bytes"),
-        pytest.param(lambda b: b[: len(b) // 2], id="half"),
-        pytest.param(lambda b: b[:-1000], id="last-1000-bytes-missing"),
-        pytest.param(lambda b: b"<html><body>404 Not Found</body></html>", id="html-page"),
-        pytest.param(lambda b: b"hello, not a checkpoint", id="text"),
-    ],
-)
-def test_read_checkpoint_rejects_truncated_or_foreign_files(
-    tmp_path: Path, reference_bytes: bytes, cut
-) -> None:
-    path = tmp_path / "broken.pt"
-    path.write_bytes(cut(reference_bytes))
-    with pytest.raises(WeightsCorruptError) as info:
-        read_checkpoint(path)
-    assert str(path) in str(info.value)
-    assert "download it again" in str(info.value)
-
-
-def test_read_checkpoint_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(WeightsNotFoundError, match=r"nothing-here\.pt"):
-        read_checkpoint(tmp_path / "nothing-here.pt")
-
-
-@pytest.mark.parametrize(
-    "content",
-    [
-        pytest.param([torch.zeros(1)], id="list"),
-        pytest.param({"a": 1}, id="int-value"),
-        pytest.param({"a": {"b": torch.zeros(1)}}, id="nested"),
-    ],
-)
-def test_read_checkpoint_rejects_non_state_dicts(tmp_path: Path, content) -> None:
-    path = tmp_path / "odd.pt"
-    torch.save(content, path)
-    with pytest.raises(WeightsMismatchError, match="state_dict"):
-        read_checkpoint(path)
-
-
-class _Payload:
-    """Pickles into a call of os.system; harmless here: it only creates a marker file."""
-
-    def __init__(self, marker: Path) -> None:
-        self.command = f"touch {shlex.quote(str(marker))}"
-
-    def __reduce__(self):
-        return (os.system, (self.command,))
-
-
-class _PlainObject:
-    pass
-
-
-def test_payload_runs_when_unpickled_unsafely(tmp_path: Path) -> None:
-    """Positive control: the payload really does run under a plain pickle load."""
-    marker = tmp_path / "ran"
-    pickle.loads(pickle.dumps(_Payload(marker)))
-    assert marker.exists()
-
-
-@pytest.mark.parametrize("writer", ["torch.save", "pickle.dump"])
-def test_read_checkpoint_refuses_a_malicious_pickle(tmp_path: Path, writer: str) -> None:
-    marker = tmp_path / "pwned"
-    path = tmp_path / "evil.pt"
-    content = {"pretrained.layer1.0.weight": torch.zeros(1), "x": _Payload(marker)}
-    if writer == "torch.save":
-        torch.save(content, path)
-    else:
-        with open(path, "wb") as f:
-            pickle.dump(content, f, protocol=2)
-    with pytest.raises(WeightsUnsafeError) as info:
-        read_checkpoint(path)
-    assert not marker.exists(), "the payload ran"
-    assert "refused for safety" in str(info.value)
-    assert str(path) in str(info.value)
-
-
-def test_read_checkpoint_refuses_arbitrary_objects(tmp_path: Path) -> None:
-    path = tmp_path / "obj.pt"
-    torch.save({"x": _PlainObject()}, path)
-    with pytest.raises(WeightsUnsafeError, match="code or Python objects"):
-        read_checkpoint(path)
-
-
-# ----------------------------------------------------------------------------------------------
-# check_state_dict
-# ----------------------------------------------------------------------------------------------
-
-
-def test_check_state_dict_missing_key(reference_state_dict, expected) -> None:
-    name = (
-        "scratch.output_conv.4.bias"
-        if "scratch.output_conv.4.bias" in expected
-        else next(reversed(expected))
-    )
-    broken = {k: v for k, v in reference_state_dict.items() if k != name}
-    with pytest.raises(WeightsMismatchError) as info:
-        check_state_dict(broken, expected)
-    assert f"1 missing ({name})" in str(info.value)
-
-
-def test_check_state_dict_many_missing_keys_are_summarised(reference_state_dict, expected) -> None:
-    dropped = list(expected)[:10]
-    broken = {k: v for k, v in reference_state_dict.items() if k not in dropped}
-    with pytest.raises(WeightsMismatchError) as info:
-        check_state_dict(broken, expected)
-    message = str(info.value)
-    assert "10 missing" in message
-    assert all(name in message for name in dropped[:5])
-    assert dropped[9] not in message and "..." in message
-
-
-def test_check_state_dict_wrong_shape(reference_state_dict, expected) -> None:
-    name = "pretrained.layer1.0.weight"
-    broken = dict(reference_state_dict, **{name: torch.zeros(32, 3, 5, 5)})
-    with pytest.raises(WeightsMismatchError) as info:
-        check_state_dict(broken, expected)
-    assert f"{name}: [32, 3, 5, 5] instead of [32, 3, 3, 3]" in str(info.value)
-    assert "missing" not in str(info.value)
-
-
-def test_check_state_dict_wrong_dtype(reference_state_dict, expected) -> None:
-    name = "pretrained.layer1.0.weight"
-    broken = dict(reference_state_dict, **{name: reference_state_dict[name].half()})
-    with pytest.raises(
-        WeightsMismatchError, match=f"{name}: torch.float16 instead of torch.float32"
-    ):
-        check_state_dict(broken, expected)
-
-
-def test_check_state_dict_unexpected_key(reference_state_dict, expected) -> None:
-    broken = dict(reference_state_dict, extra_head_weight=torch.zeros(3))
-    with pytest.raises(WeightsMismatchError, match=r"1 unexpected \(extra_head_weight\)"):
-        check_state_dict(broken, expected)
-
-
-def test_check_state_dict_rejects_another_architecture(tmp_path: Path, expected) -> None:
-    torchvision = pytest.importorskip("torchvision")
-    resnet = torchvision.models.resnet18(weights=None).state_dict()
-    path = tmp_path / "resnet18.pt"
-    torch.save(resnet, path)
-    with pytest.raises(WeightsMismatchError) as info:
-        check_state_dict(read_checkpoint(path), expected)
-    message = str(info.value)
-    assert f"{len(expected)} missing" in message and "pretrained.layer1.0.weight" in message
-    assert f"{len(resnet)} unexpected" in message and "conv1.weight" in message
-
-
-def test_check_state_dict_rejects_wrong_types(expected) -> None:
-    with pytest.raises(TypeError, match="mapping"):
-        check_state_dict([torch.zeros(1)], expected)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="'a'"):
-        check_state_dict({"a": [0.0]}, expected)  # type: ignore[dict-item]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -592,7 +327,7 @@ _CONCURRENT_SCRIPT = WITHOUT_FCNTL + textwrap.dedent(
     import sys, time
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
-    from core.midas.weights import download_weights
+    from core.midas.download import download_weights
     url, dest, prefix, barrier, me = sys.argv[2:]
     Path(barrier, me).touch()
     deadline = time.monotonic() + 60

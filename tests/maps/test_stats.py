@@ -9,64 +9,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
-import core.maps.depth as depth_module
-from core.maps.depth import (
-    depth_stats,
-    histogram,
-    inverse_to_depth,
-    normalize,
-    percentile_of,
-    percentile_values,
-    sanitize,
-    summarize,
-    to_uint16,
-    to_uint8,
-)
-
-DTYPES = [np.float16, np.float32, np.float64, np.int32, np.uint16]
-SIZES = [(1, 1), (1, 7), (5, 1), (3, 4), (64, 48)]
-SMALL = np.array([[0.0, 2.0], [4.0, 8.0]])
-
-
-def _random(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
-
-
-# ---------------------------------------------------------------- hypothesis inputs
-
-
-def _any_floats() -> st.SearchStrategy[np.ndarray]:
-    return hnp.arrays(
-        np.float32,
-        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=6),
-        elements=st.floats(width=32, allow_nan=True, allow_infinity=True),
-    )
-
-
-@st.composite
-def _constant(draw: st.DrawFn) -> np.ndarray:
-    shape = draw(hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=6))
-    return np.full(shape, draw(st.floats(width=32, allow_nan=False, allow_infinity=False)), np.float32)
-
-
-@st.composite
-def _tiny_range(draw: st.DrawFn) -> np.ndarray:
-    shape = draw(hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=6))
-    base = draw(st.sampled_from([0.0, 1.0, -3.5, 1e6]))
-    step = draw(st.sampled_from([1e-30, 1e-38, 1e-45, 1e-7]))
-    k = draw(hnp.arrays(np.int8, shape, elements=st.integers(0, 3)))
-    return (np.float32(base) + k.astype(np.float32) * np.float32(step)).astype(np.float32)
-
-
-DEPTHS = st.one_of(_any_floats(), _constant(), _tiny_range())
+import core.maps.stats as stats_module
+from core import workers
+from core.maps.stats import depth_stats, histogram, percentile_of, percentile_values, summarize
+from tests.maps.depth_inputs import DEPTHS, SMALL, random_map
 
 
 # ---------------------------------------------------------------- validation
 
 
-@pytest.mark.parametrize("fn", [sanitize, normalize, to_uint8, to_uint16, depth_stats, histogram, summarize])
+@pytest.mark.parametrize("fn", [depth_stats, histogram, summarize])
 def test_rejects_wrong_ndim(fn) -> None:
     with pytest.raises(ValueError, match="HxW"):
         fn(np.zeros((2, 2, 3), np.float32))
@@ -74,14 +27,14 @@ def test_rejects_wrong_ndim(fn) -> None:
         fn(np.zeros(4, np.float32))
 
 
-@pytest.mark.parametrize("fn", [sanitize, normalize, to_uint8, to_uint16, depth_stats, summarize])
+@pytest.mark.parametrize("fn", [depth_stats, summarize])
 @pytest.mark.parametrize("dtype", [np.bool_, np.complex64, object])
 def test_rejects_wrong_dtype(fn, dtype) -> None:
     with pytest.raises(TypeError, match="dtype"):
         fn(np.zeros((2, 2), dtype=dtype))
 
 
-@pytest.mark.parametrize("fn", [sanitize, normalize, to_uint16, summarize])
+@pytest.mark.parametrize("fn", [summarize])
 def test_rejects_non_arrays_and_empty(fn) -> None:
     with pytest.raises(TypeError, match="numpy.ndarray"):
         fn([[0.0, 1.0]])
@@ -89,160 +42,15 @@ def test_rejects_non_arrays_and_empty(fn) -> None:
         fn(np.zeros((0, 3), np.float32))
 
 
-@pytest.mark.parametrize("fn", [normalize, to_uint8, to_uint16])
-def test_window_validation(fn) -> None:
-    with pytest.raises(ValueError, match="lo must be <= hi"):
-        fn(SMALL, lo=5.0, hi=1.0)
-    with pytest.raises(ValueError, match="finite"):
-        fn(SMALL, lo=float("nan"))
-    with pytest.raises(ValueError, match="finite"):
-        fn(SMALL, hi=float("inf"))
-    with pytest.raises(TypeError, match="real number"):
-        fn(SMALL, lo="0")
-
-
-# ---------------------------------------------------------------- sanitize
-
-
-def test_sanitize_replaces_non_finite_by_finite_extremes() -> None:
-    x = np.array([[np.nan, 1.0, 5.0], [np.inf, -np.inf, 3.0]], np.float32)
-    expected = np.array([[1.0, 1.0, 5.0], [5.0, 1.0, 3.0]], np.float32)
-    out = sanitize(x)
-    assert out.dtype == np.float32
-    np.testing.assert_array_equal(out, expected)
-
-
-@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
-def test_sanitize_all_non_finite_gives_zeros(value: float) -> None:
-    np.testing.assert_array_equal(sanitize(np.full((2, 3), value, np.float32)), np.zeros((2, 3), np.float32))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_sanitize_finite_input_is_an_equal_new_array(dtype) -> None:
-    x = SMALL.astype(dtype)
-    out = sanitize(x)
-    np.testing.assert_array_equal(out, SMALL.astype(np.float32))
-    out[0, 0] = 99
-    assert x[0, 0] == 0  # the input was not aliased
-
-
-# ---------------------------------------------------------------- normalize
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_normalize_hand_computed(dtype) -> None:
-    out = normalize(SMALL.astype(dtype))
-    assert out.dtype == np.float32
-    np.testing.assert_array_equal(out, [[0.0, 0.25], [0.5, 1.0]])
-    np.testing.assert_array_equal(normalize(SMALL.astype(dtype), invert=True), [[1.0, 0.75], [0.5, 0.0]])
-
-
-def test_normalize_clips_to_window() -> None:
-    np.testing.assert_array_equal(normalize(SMALL, lo=2.0, hi=6.0), [[0.0, 0.0], [0.5, 1.0]])
-    np.testing.assert_array_equal(normalize(SMALL, lo=-8.0, hi=8.0), [[0.5, 0.625], [0.75, 1.0]])
-
-
-@pytest.mark.parametrize("shape", SIZES)
-def test_normalize_spans_unit_interval_and_keeps_order(shape) -> None:
-    x = _random(shape)
-    out = normalize(x)
-    if x.size > 1:
-        assert out.min() == 0.0 and out.max() == 1.0
-    order = np.argsort(x, axis=None, kind="stable")
-    assert np.all(np.diff(out.ravel()[order]) >= 0)
-
-
-@pytest.mark.parametrize("shape", SIZES)
-@pytest.mark.parametrize("invert", [False, True])
-def test_constant_map_is_flat_and_finite(shape, invert: bool) -> None:
-    x = np.full(shape, 3.25, np.float32)
-    for out in (normalize(x, invert=invert), to_uint8(x, invert=invert), to_uint16(x, invert=invert)):
-        assert np.all(out == out.flat[0])
-    assert normalize(x).max() == 0.0
-    assert depth_stats(x).constant
-
-
-def test_degenerate_window_is_a_step() -> None:
-    x = np.array([[1.0, 2.0, 3.0]], np.float32)
-    np.testing.assert_array_equal(normalize(x, lo=2.0, hi=2.0), [[0.0, 0.0, 1.0]])
-    np.testing.assert_array_equal(to_uint8(x, lo=2.0, hi=2.0), [[0, 0, 255]])
-
-
-def test_normalize_treats_non_finite_like_sanitize() -> None:
-    x = np.array([[np.nan, 0.0], [4.0, np.inf]], np.float32)
-    np.testing.assert_array_equal(normalize(x), [[0.0, 0.0], [1.0, 1.0]])
-
-
-# ---------------------------------------------------------------- to_uint8 / to_uint16
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_to_uint_hand_computed(dtype) -> None:
-    x = SMALL.astype(dtype)
-    np.testing.assert_array_equal(to_uint16(x), np.array([[0, 16384], [32768, 65535]], np.uint16))
-    np.testing.assert_array_equal(to_uint8(x), np.array([[0, 64], [128, 255]], np.uint8))
-    # 0.5 * 65535 = 32767.5 rounds to even either way round
-    np.testing.assert_array_equal(to_uint16(x, invert=True), [[65535, 49151], [32768, 0]])
-    assert to_uint16(x).dtype == np.uint16 and to_uint8(x).dtype == np.uint8
-
-
-@pytest.mark.parametrize("shape", SIZES)
-@pytest.mark.parametrize("invert", [False, True])
-def test_to_uint_matches_rounded_normalize(shape, invert: bool) -> None:
-    x = _random(shape, seed=3)
-    lo, hi = (-1.0, 1.5) if x.size > 4 else (None, None)
-    n = normalize(x, lo, hi, invert=invert).astype(np.float64)
-    for fn, levels in ((to_uint8, 255), (to_uint16, 65535)):
-        diff = fn(x, lo, hi, invert=invert).astype(np.int64) - np.rint(n * levels)
-        assert np.abs(diff).max() <= 1  # float32 vs float64 rounding at .5 ties only
-
-
-def test_to_uint_precise_with_large_offset() -> None:
-    # float32 x * alpha would lose whole levels here; the quantiser must subtract first
-    k = np.arange(16, dtype=np.float32)
-    x = (np.float32(1e6) + k * np.float32(0.0625))[None, :]
-    expected = np.rint(k / 15 * 255).astype(np.uint8)
-    np.testing.assert_array_equal(to_uint8(x)[0], expected)
-    np.testing.assert_array_equal(to_uint16(x)[0], np.rint(k / 15 * 65535).astype(np.uint16))
-
-
-def test_far_outliers_saturate_to_the_correct_end() -> None:
-    # OpenCV casts values beyond int32 to 0; they must still land on the right end
-    x = np.array([[-3e38, -1e10, 0.0, 0.5, 1.0, 1e10, 3e38]], np.float32)
-    np.testing.assert_array_equal(to_uint16(x, 0.0, 1.0), [[0, 0, 0, 32768, 65535, 65535, 65535]])
-    np.testing.assert_array_equal(to_uint8(x, 0.0, 1.0, invert=True), [[255, 255, 255, 128, 0, 0, 0]])
-
-
-def test_to_uint_non_finite_follow_sanitize() -> None:
-    x = np.array([[np.nan, 0.0, 2.0, np.inf, -np.inf]], np.float32)
-    np.testing.assert_array_equal(to_uint8(x), [[0, 0, 255, 255, 0]])
-
-
 # ---------------------------------------------------------------- properties
 
 
 @settings(deadline=None, max_examples=150)
-@given(DEPTHS, st.booleans())
-def test_outputs_are_finite_and_in_range_for_any_input(x: np.ndarray, invert: bool) -> None:
-    n = normalize(x, invert=invert)
-    assert n.dtype == np.float32 and n.shape == x.shape
-    assert np.all(np.isfinite(n)) and n.min() >= 0.0 and n.max() <= 1.0
-    u16 = to_uint16(x, invert=invert)
-    assert u16.dtype == np.uint16 and u16.shape == x.shape
-    s = sanitize(x)
-    assert np.all(np.isfinite(s))
+@given(DEPTHS)
+def test_stats_are_finite_for_any_input(x: np.ndarray) -> None:
     stats = depth_stats(x)
     values = [stats.min, stats.max, stats.mean, stats.std, *stats.percentiles.values()]
     assert all(math.isfinite(v) for v in values)
-
-
-@settings(deadline=None, max_examples=150)
-@given(DEPTHS)
-def test_quantisation_preserves_order(x: np.ndarray) -> None:
-    # larger (nearer) never maps darker: monotone after sanitize, for every input
-    order = np.argsort(sanitize(x), axis=None, kind="stable")
-    for out in (normalize(x), to_uint8(x), to_uint16(x)):
-        assert np.all(np.diff(out.ravel()[order].astype(np.float64)) >= 0)
 
 
 @settings(deadline=None, max_examples=150)
@@ -256,71 +64,6 @@ def test_histogram_counts_every_finite_value_once(x: np.ndarray, bins: int) -> N
     if h.total:
         finite = x[np.isfinite(x)].astype(np.float64)
         assert p[0] == finite.min() and p[-1] == finite.max()
-
-
-@settings(deadline=None)
-@given(_tiny_range())
-def test_tiny_but_real_ranges_are_stretched(x: np.ndarray) -> None:
-    lo, hi = float(x.min()), float(x.max())
-    with np.errstate(over="ignore"):
-        stretchable = hi - lo > 0 and math.isfinite(np.float32(65536.0 / (hi - lo)))
-    if stretchable:
-        n = normalize(x)
-        assert n.min() == 0.0 and n.max() == 1.0
-        u = to_uint16(x)
-        assert u.min() == 0 and u.max() == 65535
-
-
-@st.composite
-def _map_and_window(draw: st.DrawFn) -> tuple[np.ndarray, float | None, float | None]:
-    """A finite map of any dtype, and a window: the default, two of its values, or any floats."""
-    dtype = draw(st.sampled_from([np.float16, np.float32, np.float64, np.int32, np.uint16]))
-    shape = draw(hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=8))
-    if np.dtype(dtype).kind == "f":
-        elements = st.floats(width=min(32, np.dtype(dtype).itemsize * 8), allow_nan=False, allow_infinity=False)
-    else:
-        elements = st.integers(int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
-    x = draw(hnp.arrays(dtype, shape, elements=elements))
-    kind = draw(st.sampled_from(["default", "from data", "any"]))
-    if kind == "default":
-        return x, None, None
-    if kind == "from data":
-        a, b = sorted(float(np.float32(v)) for v in draw(st.lists(st.sampled_from(x.ravel().tolist()), min_size=2, max_size=2)))
-    else:
-        a, b = sorted(draw(st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), min_size=2, max_size=2)))
-    return x, a, b
-
-
-@settings(deadline=None, max_examples=300)
-@given(_map_and_window(), st.booleans())
-def test_window_ends_land_exactly_on_the_output_ends(case, invert: bool) -> None:
-    # Whatever the data, dtype and window: a pixel equal to the window's low end is exactly 0
-    # (0, 0), one equal to its high end exactly 1 (255, 65535), swapped by invert. The default
-    # window is the map's own min and max, so those always reach both ends.
-    x, lo, hi = case
-    x32 = sanitize(x)
-    lo32 = np.float32(x32.min() if lo is None else lo)
-    hi32 = np.float32(x32.max() if hi is None else hi)
-    with np.errstate(over="ignore"):
-        stretchable = hi32 > lo32 and np.isfinite(np.float32(65536.0 / (float(hi32) - float(lo32))))
-    if not stretchable:
-        return  # a flat window: a documented step, tested elsewhere
-    at_lo, at_hi = x32 == lo32, x32 == hi32
-    low_end, high_end = (1, 0) if invert else (0, 1)
-    for out, top in ((normalize(x, lo, hi, invert), 1), (to_uint8(x, lo, hi, invert), 255), (to_uint16(x, lo, hi, invert), 65535)):
-        assert np.all(out[at_lo] == low_end * top), (out.dtype, out[at_lo])
-        assert np.all(out[at_hi] == high_end * top), (out.dtype, out[at_hi])
-        inside = (x32 > lo32) & (x32 < hi32)
-        assert np.all((out[inside] >= 0) & (out[inside] <= top))
-    if lo is None:
-        n = normalize(x, invert=invert)
-        assert (n.min(), n.max()) == (0.0, 1.0)
-
-
-def test_the_reported_case_reaches_one_exactly() -> None:
-    # the issue's map: 1/(hi - lo) rounded in float32 put the maximum at 0.99999994
-    x = np.array([[0.0, 0.7], [0.3, 0.1]], np.float32) * np.float32(3.3)
-    assert all(normalize(x * np.float32(k)).max() == 1.0 for k in np.linspace(0.1, 10, 997, dtype=np.float32))
 
 
 # ---------------------------------------------------------------- statistics
@@ -352,7 +95,7 @@ def test_depth_stats_flat_maps(x: np.ndarray) -> None:
 
 
 def test_depth_stats_std_is_robust_to_a_large_offset() -> None:
-    x = _random((200, 300)) * np.float32(0.01) + np.float32(1e4)
+    x = random_map((200, 300)) * np.float32(0.01) + np.float32(1e4)
     s = depth_stats(x)
     assert s.std == pytest.approx(float(np.std(x.astype(np.float64))), rel=1e-3)
     assert s.mean == pytest.approx(float(np.mean(x.astype(np.float64))), rel=1e-9)
@@ -421,7 +164,7 @@ def test_histogram_window_drops_outside_and_non_finite() -> None:
 @pytest.mark.parametrize("shape", [(7, 3), (120, 160)])
 @pytest.mark.parametrize("bins", [1, 10, 256, 4096])
 def test_histogram_matches_numpy(shape, bins: int) -> None:
-    x = _random(shape, seed=bins)
+    x = random_map(shape, seed=bins)
     h = histogram(x, bins=bins)
     counts, edges = np.histogram(x.astype(np.float64), bins=bins, range=(float(x.min()), float(x.max())))
     np.testing.assert_array_equal(h.counts, counts)  # random data: no value on an edge
@@ -429,8 +172,8 @@ def test_histogram_matches_numpy(shape, bins: int) -> None:
 
 
 def test_histogram_counts_large_maps_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(depth_module, "_CALCHIST_MAX_PIXELS", 10)
-    x = _random((13, 4), seed=5)
+    monkeypatch.setattr(stats_module, "_CALCHIST_MAX_PIXELS", 10)
+    x = random_map((13, 4), seed=5)
     counts, _ = np.histogram(x.astype(np.float64), bins=16, range=(float(x.min()), float(x.max())))
     np.testing.assert_array_equal(histogram(x, bins=16).counts, counts)
 
@@ -480,7 +223,7 @@ def _assert_matches_numpy(x: np.ndarray, qs=PERCENTILES, bins: int = 4096, std_r
 @pytest.mark.parametrize("bins", [1, 256, 4096])
 def test_summarize_equals_depth_stats_and_histogram(shape, bins: int) -> None:
     # (517, 1031) is shared between threads; (1, 300001) spans three blocks in one row
-    x = _random(shape, seed=sum(shape) + bins)
+    x = random_map(shape, seed=sum(shape) + bins)
     _assert_same(summarize(x, PERCENTILES, bins=bins), depth_stats(x, PERCENTILES), histogram(x, bins=bins))
     if x.size > 1:
         _assert_matches_numpy(x, bins=bins)
@@ -488,7 +231,7 @@ def test_summarize_equals_depth_stats_and_histogram(shape, bins: int) -> None:
 
 @pytest.mark.parametrize("shape", [(3, 4), (300, 500), (517, 1031)])
 def test_summarize_histogram_matches_numpy(shape) -> None:
-    x = _random(shape, seed=7)
+    x = random_map(shape, seed=7)
     _, hist = summarize(x, bins=4096)
     counts, _ = np.histogram(x.astype(np.float64), bins=4096, range=(float(x.min()), float(x.max())))
     np.testing.assert_array_equal(hist.counts, counts)  # random data: no value on an edge
@@ -497,7 +240,7 @@ def test_summarize_histogram_matches_numpy(shape) -> None:
 @pytest.mark.parametrize("shape", [(1, 9), (6, 7), (600, 900)])
 @pytest.mark.parametrize("bad", [[np.nan], [np.inf], [-np.inf], [np.nan, np.inf, -np.inf]])
 def test_summarize_ignores_non_finite(shape, bad: list[float]) -> None:
-    x = _random(shape, seed=11)
+    x = random_map(shape, seed=11)
     rng = np.random.default_rng(12)
     hit = rng.random(shape) < 0.1
     hit.flat[0] = hit.flat[-1] = True
@@ -546,7 +289,7 @@ def test_summarize_all_non_finite(value: float, shape) -> None:
 def test_summarize_std_is_robust_to_a_large_offset(offset: float, shape) -> None:
     # a one-pass E[x^2] - E[x]^2 in float64 loses about 1e-4 of the variance at 1e6
     for noise in (1.0, 0.01):
-        x = _random(shape, seed=2) * np.float32(noise) + np.float32(offset)
+        x = random_map(shape, seed=2) * np.float32(noise) + np.float32(offset)
         if np.ptp(x) == 0:
             continue
         exact = x.astype(np.float64)
@@ -585,17 +328,17 @@ def test_summarize_any_dtype(dtype, shape) -> None:
 
 
 def test_summarize_percentiles_do_not_depend_on_bins() -> None:
-    x = _random((50, 60), seed=9)
+    x = random_map((50, 60), seed=9)
     reference = depth_stats(x, PERCENTILES)
     for bins in (1, 10, 4095, 4096, 65536):
         assert summarize(x, PERCENTILES, bins=bins)[0] == reference
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_summarize_counts_more_than_2_24_pixels_exactly(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_summarize_counts_more_than_2_24_pixels_exactly(monkeypatch: pytest.MonkeyPatch, n_workers: int) -> None:
     # one row of 2**24 + 3 pixels: one worker's float32 calcHist counts would reach
     # 2**24 + 1 in bin 1, which float32 cannot hold
-    monkeypatch.setattr(depth_module, "_WORKERS", workers)
+    monkeypatch.setattr(workers, "WORKERS", n_workers)
     n = (1 << 24) + 3
     x = np.full((1, n), 0.5, np.float32)
     x[0, 0], x[0, -1] = 0.0, 1.0
@@ -611,14 +354,14 @@ def test_summarize_counts_more_than_2_24_pixels_exactly(monkeypatch: pytest.Monk
 @pytest.mark.parametrize("shape", [(13, 4), (1, 57), (57, 1)])
 def test_summarize_blocks_and_flushes(monkeypatch: pytest.MonkeyPatch, shape) -> None:
     # 7-pixel blocks, float32 counts flushed every block, blocks shared between 3 threads
-    x = _random(shape, seed=13)
+    x = random_map(shape, seed=13)
     x.flat[5] = np.nan
     x.flat[-3] = np.nanmax(x)  # the closed top edge twice, in two blocks
     expected = summarize(x, PERCENTILES, bins=16)
-    monkeypatch.setattr(depth_module, "_CALCHIST_MAX_PIXELS", 10)
-    monkeypatch.setattr(depth_module, "_BLOCK_PIXELS", 7)
-    monkeypatch.setattr(depth_module, "_PARALLEL_MIN_PIXELS", 1)
-    monkeypatch.setattr(depth_module, "_WORKERS", 3)
+    monkeypatch.setattr(stats_module, "_CALCHIST_MAX_PIXELS", 10)
+    monkeypatch.setattr(stats_module, "_BLOCK_PIXELS", 7)
+    monkeypatch.setattr(stats_module, "_PARALLEL_MIN_PIXELS", 1)
+    monkeypatch.setattr(workers, "WORKERS", 3)
     got = summarize(x, PERCENTILES, bins=16)
     assert got[0].min == expected[0].min and got[0].nonfinite == 1
     assert got[0].mean == pytest.approx(expected[0].mean, rel=1e-14)
@@ -631,14 +374,14 @@ def test_summarize_blocks_and_flushes(monkeypatch: pytest.MonkeyPatch, shape) ->
 
 
 def test_summarize_is_deterministic_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    x = _random((600, 1000), seed=4) * np.float32(3.0) + np.float32(500.0)
+    x = random_map((600, 1000), seed=4) * np.float32(3.0) + np.float32(500.0)
     x[::7, ::5] = np.nan
-    monkeypatch.setattr(depth_module, "_WORKERS", 1)
+    monkeypatch.setattr(workers, "WORKERS", 1)
     one = summarize(x)
-    monkeypatch.setattr(depth_module, "_WORKERS", 4)
+    monkeypatch.setattr(workers, "WORKERS", 4)
     _assert_same(summarize(x), *one)
-    monkeypatch.setattr(depth_module, "_BLOCK_PIXELS", 1000)  # 600 blocks in 4 shares
-    monkeypatch.setattr(depth_module, "_PARALLEL_MIN_PIXELS", 1)
+    monkeypatch.setattr(stats_module, "_BLOCK_PIXELS", 1000)  # 600 blocks in 4 shares
+    monkeypatch.setattr(stats_module, "_PARALLEL_MIN_PIXELS", 1)
     many = summarize(x)
     assert many[0].mean == pytest.approx(one[0].mean, rel=1e-14)
     assert many[0].std == pytest.approx(one[0].std, rel=1e-12)
@@ -649,7 +392,7 @@ def test_summarize_is_deterministic_across_threads(monkeypatch: pytest.MonkeyPat
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_summarize_works_in_a_forked_child() -> None:
     # the parent's worker threads do not survive a fork: the child must not wait for them
-    x = _random((800, 800), seed=6)
+    x = random_map((800, 800), seed=6)
     expected = summarize(x)  # starts the worker threads in this process
     pid = os.fork()
     if pid == 0:  # the child: exit status 0 only if it got the same answer
@@ -669,7 +412,7 @@ def test_summarize_works_in_a_forked_child() -> None:
 
 
 def test_histogram_window_counts_across_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(depth_module, "_BLOCK_PIXELS", 3)
+    monkeypatch.setattr(stats_module, "_BLOCK_PIXELS", 3)
     x = np.array([[0.0, 1.0, 2.0, 2.0, np.nan, 3.0, 2.0, 5.0, 2.0]], np.float32)
     np.testing.assert_array_equal(histogram(x, bins=3, lo=2.0, hi=2.0).counts, [4, 0, 0])
     np.testing.assert_array_equal(histogram(x, bins=2, lo=1.0, hi=2.0).counts, [1, 4])
@@ -699,28 +442,3 @@ def test_summarize_equals_the_two_calls_for_any_input(x: np.ndarray, bins: int) 
     if not stats.constant:  # a flat map reports std 0
         assert stats.mean == pytest.approx(float(finite.mean()), rel=1e-12, abs=1e-12 * float(finite.std()))
         assert stats.std == pytest.approx(float(finite.std()), rel=1e-9)
-
-
-# ---------------------------------------------------------------- inverse_to_depth
-
-
-def test_inverse_to_depth_hand_computed() -> None:
-    inv = np.array([0.5, 0.0, -1.0, np.nan, np.inf, 1e-45], np.float32)
-    depth, valid = inverse_to_depth(inv)
-    np.testing.assert_array_equal(depth, [2.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-    np.testing.assert_array_equal(valid, [True, False, False, False, False, False])
-    assert depth.dtype == np.float32 and valid.dtype == np.bool_
-
-
-@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-def test_inverse_to_depth_scale_and_shift(dtype) -> None:
-    inv = np.array([[1.0, 2.0], [0.0, -0.25]], dtype)
-    depth, valid = inverse_to_depth(inv, scale=2.0, shift=0.5)
-    np.testing.assert_allclose(depth, [[0.4, 0.2222222], [2.0, 0.0]], rtol=1e-6)
-    np.testing.assert_array_equal(valid, [[True, True], [True, False]])
-
-
-@pytest.mark.parametrize("scale", [0.0, -1.0, float("nan"), float("inf")])
-def test_inverse_to_depth_rejects_bad_scale(scale: float) -> None:
-    with pytest.raises(ValueError, match="scale"):
-        inverse_to_depth(np.ones((2, 2), np.float32), scale=scale)
