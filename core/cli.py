@@ -1,4 +1,5 @@
-"""Command line: ``python -m core predict IMAGE... --out DIR`` and ``python -m core info``.
+"""Command line: ``python -m core predict IMAGE... --out DIR``, ``python -m core video CLIP... --out DIR``
+and ``python -m core info``.
 
 Exit codes: 0 when every input succeeded, 1 when any input (or the weights) failed,
 2 for usage errors.
@@ -19,10 +20,12 @@ from core.io.images import ImageDecodeError, read_with_reduction
 from core.midas.openvino_backend import FastBackendError
 from core.midas.transforms import check_net_size
 from core.midas.errors import WeightsError
+from core.video.stable import MODES
 
 __all__ = ["main"]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".gif"})
 
 
 class _UsageError(Exception):
@@ -34,6 +37,19 @@ def _net_size(text: str) -> int:
         return check_net_size(int(text))
     except (TypeError, ValueError) as e:
         raise argparse.ArgumentTypeError(str(e)) from e
+
+
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from e
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +64,22 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--colormap", default="inferno", choices=sorted(COLORMAPS), metavar="NAME",
                          help=f"heatmap colormap: {', '.join(sorted(COLORMAPS))} (default inferno)")
 
+    video = sub.add_parser("video", help="depth videos (heatmap, side-by-side) and raw depth for video clips")
+    video.add_argument("inputs", nargs="+", metavar="CLIP",
+                       help=f"video files and/or folders of them ({', '.join(sorted(VIDEO_SUFFIXES))})")
+    video.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created if missing)")
+    _model_options(video)
+    video.add_argument("--size", type=_net_size, default=256, metavar="N", help="network size, 256-1024 step 32")
+    video.add_argument("--mode", default="stable", choices=MODES,
+                       help="stable (default): frames aligned and drawn with one window; per-frame: each "
+                       "frame min-max normalised on its own (flickers)")
+    video.add_argument("--fps", type=_positive(float), default=None, metavar="F",
+                       help="process at most F frames per second (default: every frame)")
+    video.add_argument("--max-frames", type=_positive(int), default=None, metavar="K",
+                       help="process at most the first K (sampled) frames")
+    video.add_argument("--colormap", default="inferno", choices=sorted(COLORMAPS), metavar="NAME",
+                       help=f"heatmap colormap: {', '.join(sorted(COLORMAPS))} (default inferno)")
+
     info = sub.add_parser("info", help="show which weights load, their SHA-256, and the runtime")
     _model_options(info)
     return parser
@@ -60,15 +92,17 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
                         "fast: OpenVINO or fail; torch: plain PyTorch")
 
 
-def expand_inputs(inputs: Iterable[str]) -> list[Path]:
-    """Files as given, plus the images directly inside each folder (sorted by name)."""
+def expand_inputs(
+    inputs: Iterable[str], suffixes: frozenset[str] = IMAGE_SUFFIXES, kind: str = "images"
+) -> list[Path]:
+    """Files as given, plus the files with one of ``suffixes`` directly inside each folder (sorted by name)."""
     paths: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
             if not found:
-                raise _UsageError(f"folder {path} contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                raise _UsageError(f"folder {path} contains no {kind} ({', '.join(sorted(suffixes))})")
             paths.extend(found)
         else:
             paths.append(path)  # a missing file is reported per input, like any other bad input
@@ -114,12 +148,28 @@ def _write_outputs(out: Path, stem: str, depth: np.ndarray, colormap: str) -> No
     (out / f"{stem}_depth16.png").write_bytes(png16_bytes(depth))
 
 
+def _make_out(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _UsageError(f"cannot create output folder {out}: {e.strerror}") from e
+
+
+def _report_failure(path: Path, error: Exception) -> None:
+    """One ``error:`` line on stderr that names the input."""
+    message = str(error)  # read errors already name the file; decode errors do not
+    print(f"error: {message}" if str(path) in message else f"error: {path}: {message}", file=sys.stderr)
+
+
+def _finish(ok: int, total: int, what: str, out: Path) -> int:
+    """The closing line, and the exit code: 0 if every input was written, else 1."""
+    print(f"done: {ok} of {total} {what} written to {out}", file=sys.stderr)
+    return 1 if ok < total else 0
+
+
 def _predict(args: argparse.Namespace) -> int:
     paths = expand_inputs(args.inputs)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise _UsageError(f"cannot create output folder {args.out}: {e.strerror}") from e
+    _make_out(args.out)
     predictor = _load(args, args.size)
     failures = 0
     for i, (path, stem) in enumerate(zip(paths, _unique_stems(paths)), start=1):
@@ -132,15 +182,86 @@ def _predict(args: argparse.Namespace) -> int:
             _write_outputs(args.out, stem, depth, args.colormap)
         except (ImageDecodeError, OSError) as e:
             failures += 1
-            message = str(e)  # read errors already name the file; decode errors do not
-            print(f"error: {message}" if str(path) in message else f"error: {path}: {message}", file=sys.stderr)
+            _report_failure(path, e)
             continue
         h, w = depth.shape
         print(f"[{i}/{len(paths)}] {path} ({w}x{h}) -> {args.out / stem}.npy, _depth.png, _depth16.png "
               f"in {time.perf_counter() - start:.2f} s", file=sys.stderr)
-    ok = len(paths) - failures
-    print(f"done: {ok} of {len(paths)} images written to {args.out}", file=sys.stderr)
-    return 1 if failures else 0
+    return _finish(len(paths) - failures, len(paths), "images", args.out)
+
+
+class _VideoProgress:
+    """Progress of :func:`core.video.pipeline.process_video` on stderr.
+
+    On a terminal, one line updated in place; in a log (not a terminal), a line at each quarter
+    of the clip's frames, so that the log stays short and every line reads on its own.
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.live = sys.stderr.isatty()
+        self._stage, self._last, self._quarter, self._since, self._elapsed = "depth", 0, 0, 0.0, 0.0
+
+    def __call__(self, done: int, total: int | None, elapsed: float) -> None:
+        if done <= self._last:  # the second pass (encoding the videos) counts from 1 again
+            self._stage, self._quarter, self._since = "encoding", 0, self._elapsed
+        self._last, self._elapsed = done, elapsed
+        seconds = max(elapsed - self._since, 1e-9)  # in this pass
+        of = f"/{total}" if total else ""
+        left = f", about {seconds / done * max(0, total - done):.0f} s left" if total and self._stage == "depth" else ""
+        line = f"{self.label} {self._stage}: frame {done}{of}, {done / seconds:.1f} fps{left}"
+        if self.live:
+            sys.stderr.write(f"\r\033[K{line}")
+            sys.stderr.flush()
+            return
+        quarter = 4 * done // total if total else done // 100
+        if quarter > self._quarter:
+            self._quarter = quarter
+            print(line, file=sys.stderr)
+
+    def clear(self) -> None:
+        if self.live:
+            sys.stderr.write("\r\033[K")
+
+
+def _video(args: argparse.Namespace) -> int:
+    paths = expand_inputs(args.inputs, VIDEO_SUFFIXES, "videos")
+    _make_out(args.out)
+    predictor = _load(args, args.size)
+    from core.video.pipeline import process_video  # PyAV imported only for this command
+    from core.video.reader import Sampling, VideoDecodeError
+
+    sampling = Sampling(fps=args.fps, max_frames=args.max_frames)
+    failures = 0
+    for i, (path, stem) in enumerate(zip(paths, _unique_stems(paths)), start=1):
+        label = f"[{i}/{len(paths)}] {path}"
+        progress = _VideoProgress(label)
+        try:
+            result = process_video(path, predictor, args.out, stem, mode=args.mode, sampling=sampling,
+                                   cmap=args.colormap, progress=progress)
+        except (VideoDecodeError, OSError) as e:
+            failures += 1
+            progress.clear()
+            _report_failure(path, e)
+            continue
+        progress.clear()
+        print(f"{label}: {result.frames} frames -> {args.out / stem}_depth.mp4, _side_by_side.mp4, _depth.npz "
+              f"in {result.seconds:.1f} s", file=sys.stderr)
+        print(f"{path}: {_flicker_line(result.flicker_per_frame, result.flicker, args.mode)}")
+    return _finish(len(paths) - failures, len(paths), "videos", args.out)
+
+
+def _flicker_line(per_frame: float | None, shown: float | None, mode: str) -> str:
+    """The flicker figure: mean change of the normalised map between frames on static pixels."""
+    if per_frame is None:
+        return "flicker: not measured (no two consecutive frames share a static pixel)"
+    line = f"flicker (mean change of the normalised map on static pixels, lower is steadier): per-frame {per_frame:.4f}"
+    if mode == "per-frame":
+        return line + " (run with --mode stable to compare)"
+    line += f", stable {shown:.4f}" if shown is not None else ", stable not measured"
+    if shown is not None and 0 < shown < per_frame:
+        line += f" ({per_frame / shown:.1f}x steadier)"
+    return line
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -160,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
     try:
-        return _predict(args) if args.command == "predict" else _info(args)
+        return {"predict": _predict, "video": _video, "info": _info}[args.command](args)
     except _UsageError as e:
         parser.print_usage(sys.stderr)
         print(f"error: {e}", file=sys.stderr)

@@ -79,6 +79,7 @@ __all__ = [
     "Reduction",
     "decode_image",
     "decode_with_reduction",
+    "pil_to_rgb",
     "probe_image",
     "read_image",
     "read_with_reduction",
@@ -364,7 +365,7 @@ def decode_with_reduction(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) 
             raise ImageDecodeError(f"The image is too large to decode safely ({e}): downscale it first.") from e
         except _DECODE_ERRORS as e:
             raise _corrupt(fmt, e) from e
-        return DecodedImage(_to_rgb(im), reduction)
+        return DecodedImage(pil_to_rgb(im), reduction)
 
 
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -835,8 +836,12 @@ def _jpeg_end(data: bytes) -> int | None:
     return None
 
 
-def _to_rgb(im: Image.Image) -> np.ndarray:
-    """Convert a loaded image of any mode to an HxWx3 uint8 RGB array."""
+def pil_to_rgb(im: Image.Image) -> np.ndarray:
+    """Convert a loaded image of any mode to an HxWx3 uint8 RGB array, transparency on white.
+
+    Every decoded picture goes through it: stills here, and the frames of animated GIFs in
+    :mod:`core.video.reader`.
+    """
     mode = im.mode
     if mode.startswith("I;16") or mode == "I":  # a tRNS grey level is ignored at 16 bits
         return _gray_to_rgb(_scale_integer(np.asarray(im)))

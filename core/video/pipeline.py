@@ -1,0 +1,423 @@
+"""A video clip to depth: a heatmap MP4, a side-by-side MP4 and the raw depth as ``.npz``.
+
+:func:`process_video` runs two streamed passes over the clip, so memory stays flat however
+long it is (a few frames in flight, never a list of all of them):
+
+1. decode -> ``predictor.predict`` -> the raw depth (float16) and the display depth (after
+   :class:`core.video.stable.Aligner`, float32) appended to two temporary files;
+2. once every aligned frame is known, the display window (:func:`core.video.stable.clip_window`,
+   stable mode) is fixed; the clip is decoded again and each frame's heatmap and side-by-side
+   picture are encoded to H.264.
+
+In each pass decoding runs in a thread of its own, ahead of the main thread (inference, or
+colorizing), and the second pass encodes in a third thread: PyAV, torch and OpenCV release the
+GIL, so the stages overlap. Everything is written into a temporary folder inside ``out_dir``
+and renamed into place only when all three files are complete: an error or a cancel leaves no
+half-written file behind.
+
+The ``.npz`` holds ``depth``, float16 (frames, H, W), each frame exactly
+``predictor.predict(frame.rgb)`` rounded to float16 (relative error at most 2**-11, about
+4.9e-4), and ``timestamps``, float64 (frames,), in seconds from the first frame.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from core.io.exports import side_by_side
+from core.maps.colormaps import COLORMAPS, colorize
+from core.video.reader import MAX_VIDEO_SECONDS, Sampling, VideoDecodeError, VideoFrame, probe_video, read_frames
+from core.video.stable import MODES, Aligner, clip_window, flicker, normalized
+from core.video.writer import Mp4Writer
+
+__all__ = ["VideoCancelled", "VideoResult", "process_video"]
+
+_T = TypeVar("_T")
+_AHEAD = 4  # frames decoded (or waiting to be encoded) ahead of the main thread
+_COPY_CHUNK = 8 << 20  # bytes copied at a time from the temporary depth file into the .npz
+
+
+class VideoCancelled(Exception):
+    """``cancel()`` returned True: processing stopped and no output file was left behind."""
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """What :func:`process_video` wrote and measured.
+
+    Attributes:
+        depth_mp4: the heatmap video, H.264 MP4.
+        side_by_side_mp4: each frame next to its heatmap, H.264 MP4.
+        depth_npz: ``depth`` float16 (frames, H, W) raw predictions, ``timestamps`` float64 (s).
+        frames: number of frames processed (after sampling).
+        flicker: mean change of the displayed (normalised) map between consecutive frames over
+            static pixels, in the chosen mode; None when no pair of frames had a static pixel.
+        flicker_per_frame: the same figure with per-frame min-max normalisation, the baseline.
+        seconds: wall time of the whole run.
+    """
+
+    depth_mp4: Path
+    side_by_side_mp4: Path
+    depth_npz: Path
+    frames: int
+    flicker: float | None
+    flicker_per_frame: float | None
+    seconds: float
+
+
+def process_video(
+    data_or_path: bytes | str | os.PathLike,
+    predictor,
+    out_dir: str | os.PathLike,
+    stem: str,
+    *,
+    mode: str = "stable",
+    sampling: Sampling = Sampling(),
+    cmap: str = "inferno",
+    progress: Callable[[int, int | None, float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    max_seconds: float | None = MAX_VIDEO_SECONDS,
+) -> VideoResult:
+    """Predict depth for every (sampled) frame of a clip and write three files.
+
+    Writes ``out_dir/<stem>_depth.mp4``, ``<stem>_side_by_side.mp4`` and ``<stem>_depth.npz``
+    (replacing files of those names), all at the clip's displayed size (the MP4s padded to
+    even sizes as :class:`core.video.writer.Mp4Writer` does).
+
+    Args:
+        data_or_path: the clip's bytes, or a path to it.
+        predictor: a :class:`core.midas.predictor.Predictor` (anything with ``predict(rgb)``).
+        out_dir: output folder (created if missing).
+        stem: file-name stem of the outputs, e.g. ``"clip"``.
+        mode: one of :data:`core.video.stable.MODES`: ``"stable"`` aligns each frame to a running
+            reference and draws the clip with one fixed window; ``"per-frame"`` normalises each
+            frame on its own.
+        sampling: which frames to process (every frame, a target fps, a frame cap).
+        cmap: heatmap colormap, a key of :data:`core.maps.colormaps.COLORMAPS`.
+        progress: called after each predicted frame with ``(frames done, frames expected or
+            None, seconds elapsed)``; encoding the videos follows and is reported again frame by
+            frame with the same total.
+        cancel: polled before each frame; when it returns True processing stops, the partial
+            outputs are deleted and :class:`VideoCancelled` is raised.
+        max_seconds: the clip-length limit (None: none). A longer clip is refused unless the
+            sampling's frame cap stops within it (see :func:`core.video.reader.read_frames`).
+
+    Raises:
+        core.video.reader.VideoDecodeError: the clip cannot be read (before any output is kept).
+        VideoCancelled: ``cancel()`` returned True.
+        ValueError: bad ``mode``, ``cmap``, ``stem`` or ``sampling``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
+    if cmap not in COLORMAPS:
+        raise ValueError(f"unknown colormap {cmap!r}; expected one of {sorted(COLORMAPS)}")
+    if not isinstance(stem, str) or not stem or Path(stem).name != stem:
+        raise ValueError(f"stem must be a plain file-name stem such as 'clip', got {stem!r}")
+    if not isinstance(sampling, Sampling):
+        raise TypeError(f"sampling must be a core.video.reader.Sampling, got {type(sampling).__name__}")
+    start = time.perf_counter()
+    info = probe_video(data_or_path, max_seconds=None)  # refuses an unreadable or too large clip up front
+    frames_of = functools.partial(read_frames, data_or_path, sampling, max_seconds=max_seconds)
+    total = _expected_frames(info.frames, info.duration_s, info.fps, sampling)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    final = {kind: out / f"{stem}{suffix}" for kind, suffix in _OUTPUTS.items()}
+    work = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".partial", dir=out))
+    stop = _Stopper(cancel)
+    try:
+        raw_path, aligned_path = work / "raw.f16", work / "aligned.f32"
+        timestamps, shape, flicker_per_frame = _predict_pass(
+            frames_of, predictor, mode, raw_path, aligned_path, stop, progress, total, start
+        )
+        frames = len(timestamps)
+        if frames == 0:
+            raise VideoDecodeError(
+                "No frame of this video was left to process: pick another clip or sample more frames."
+            )
+        aligned = _FramesOnDisk(aligned_path, np.float32, shape, frames)
+        window = clip_window(aligned) if mode != "per-frame" else None
+        staged = {kind: work / path.name for kind, path in final.items()}
+        _write_npz(staged["npz"], raw_path, shape, np.asarray(timestamps, np.float64))
+        raw_path.unlink()
+        shown_flicker = _encode_pass(
+            frames_of, aligned, mode, window, cmap, _output_fps(info.fps, sampling, timestamps),
+            staged, stop, progress, frames, start,
+        )
+        if mode == "per-frame":
+            shown_flicker = flicker_per_frame
+        for kind, path in staged.items():
+            os.replace(path, final[kind])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return VideoResult(
+        depth_mp4=final["depth"],
+        side_by_side_mp4=final["side"],
+        depth_npz=final["npz"],
+        frames=frames,
+        flicker=shown_flicker,
+        flicker_per_frame=flicker_per_frame,
+        seconds=time.perf_counter() - start,
+    )
+
+
+_OUTPUTS = {"depth": "_depth.mp4", "side": "_side_by_side.mp4", "npz": "_depth.npz"}
+
+
+def _expected_frames(frames: int | None, duration_s: float, fps: float, sampling: Sampling) -> int | None:
+    """The number of frames the sampling will give, when the container says enough to know."""
+    expected = frames
+    if sampling.fps is not None and duration_s > 0 and sampling.fps < fps:
+        by_rate = int(np.ceil(duration_s * sampling.fps - 1e-9))
+        expected = by_rate if expected is None else min(expected, by_rate)
+    if sampling.max_frames is not None:
+        expected = sampling.max_frames if expected is None else min(expected, sampling.max_frames)
+    return expected
+
+
+def _output_fps(fps: float, sampling: Sampling, timestamps: Sequence[float]) -> float:
+    """Nominal frame rate of the output videos (the frames carry their own timestamps).
+
+    The container's rate, capped by the sampling's; from the frames' times when the container
+    gives none (0), and 25 for a single frame of unknown rate.
+    """
+    if fps <= 0 and len(timestamps) > 1 and timestamps[-1] > 0:
+        fps = (len(timestamps) - 1) / timestamps[-1]
+    fps = fps if fps > 0 else 25.0
+    return min(fps, sampling.fps) if sampling.fps is not None else fps
+
+
+class _Stopper:
+    """``cancel`` polled between frames; also stops the helper threads on any error."""
+
+    def __init__(self, cancel: Callable[[], bool] | None) -> None:
+        self._cancel = cancel
+        self.event = threading.Event()
+
+    def check(self, done: int) -> None:
+        if self._cancel is not None and self._cancel():
+            self.event.set()
+            raise VideoCancelled(f"cancelled after {done} frames; no file was written")
+
+
+def _predict_pass(
+    frames_of: Callable[[], Iterator[VideoFrame]], predictor, mode: str, raw_path: Path, aligned_path: Path,
+    stop: _Stopper, progress, total: int | None, start: float,
+) -> tuple[list[float], tuple[int, int], float | None]:
+    """Decode, predict and align every frame; append the maps to the two files as they come."""
+    aligner = Aligner(mode)
+    timestamps: list[float] = []  # 8 bytes a frame: fine for any clip the reader accepts
+    shape: tuple[int, int] = (0, 0)
+    flickers = _FlickerMean()
+    prev: tuple[np.ndarray, np.ndarray] | None = None  # (per-frame normalised map, rgb) of the last frame
+    with open(raw_path, "wb") as raw, open(aligned_path, "wb") as aligned:
+        for frame in _ahead(frames_of(), stop.event):
+            stop.check(len(timestamps))
+            shape = _check_size(frame, shape)
+            depth = predictor.predict(frame.rgb)  # HxWx3 uint8 -> HxW float32
+            raw.write(depth.astype("<f2").tobytes())  # the .npz keeps the raw prediction
+            aligned.write(np.ascontiguousarray(aligner.align(depth), "<f4").tobytes())
+            norm = normalized(depth, "per-frame", None)  # the baseline the stable mode is compared to
+            if prev is not None:
+                flickers.add(flicker(prev[0], norm, prev[1], frame.rgb))
+            prev = (norm, frame.rgb)
+            timestamps.append(frame.timestamp_s)
+            if progress is not None:
+                progress(len(timestamps), total, time.perf_counter() - start)
+    return timestamps, shape, flickers.value()
+
+
+def _encode_pass(
+    frames_of: Callable[[], Iterator[VideoFrame]], aligned: _FramesOnDisk, mode: str, window, cmap: str, fps: float,
+    staged: dict[str, Path], stop: _Stopper, progress, frames: int, start: float,
+) -> float | None:
+    """Decode again; colorize each displayed map and encode both videos. Returns the shown flicker."""
+    height, width = aligned.shape[1:]
+    flickers = _FlickerMean()
+    prev: tuple[np.ndarray, np.ndarray] | None = None
+    with Mp4Writer(staged["depth"], fps, width, height) as depth_mp4, \
+            Mp4Writer(staged["side"], fps, 2 * width, height) as side_mp4:
+
+        def encode(item: tuple[np.ndarray, np.ndarray, float]) -> None:
+            heat, both, t = item
+            depth_mp4.write(heat, t)
+            side_mp4.write(both, t)
+
+        with _Behind(encode, stop.event) as encoder:
+            for k, frame in enumerate(_ahead(frames_of(), stop.event)):
+                if k >= frames:
+                    break  # never more frames than the first pass predicted
+                stop.check(k)
+                norm = normalized(aligned[k], mode, window)  # HxW float32 in [0, 1]
+                heat = colorize(norm, cmap, 0.0, 1.0)  # -> HxWx3 uint8
+                encoder.put((heat, side_by_side(frame.rgb, heat), frame.timestamp_s))
+                if prev is not None:
+                    flickers.add(flicker(prev[0], norm, prev[1], frame.rgb))
+                prev = (norm, frame.rgb)
+                if progress is not None:
+                    progress(k + 1, frames, time.perf_counter() - start)
+    return flickers.value()
+
+
+def _check_size(frame: VideoFrame, shape: tuple[int, int]) -> tuple[int, int]:
+    here = (int(frame.rgb.shape[0]), int(frame.rgb.shape[1]))
+    if shape != (0, 0) and here != shape:
+        raise VideoDecodeError(
+            f"the frame size changes from {shape[1]}x{shape[0]} to {here[1]}x{here[0]} at frame {frame.index}; "
+            "re-encode the clip at one size and try again"
+        )
+    return here
+
+
+class _FlickerMean:
+    """Mean of the per-pair flicker figures, skipping pairs with no static pixel."""
+
+    def __init__(self) -> None:
+        self._sum, self._n = 0.0, 0
+
+    def add(self, value: float | None) -> None:
+        if value is not None:
+            self._sum += value
+            self._n += 1
+
+    def value(self) -> float | None:
+        return self._sum / self._n if self._n else None
+
+
+class _FramesOnDisk(Sequence):
+    """(frames, H, W) maps in a raw little-endian file, read one frame per index.
+
+    Plain reads, not a memory map: a mapped file's pages count towards the process's resident
+    memory once touched, which would grow with the clip's length.
+    """
+
+    def __init__(self, path: Path, dtype, shape: tuple[int, int], frames: int) -> None:
+        self._path = path
+        self._dtype = np.dtype(dtype).newbyteorder("<")
+        self.shape = (frames, *shape)
+        self._frame_bytes = shape[0] * shape[1] * self._dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if not -len(self) <= k < len(self):
+            raise IndexError(f"frame {k} out of range for {len(self)} frames")
+        with open(self._path, "rb") as f:
+            f.seek((k % len(self)) * self._frame_bytes)
+            data = f.read(self._frame_bytes)
+        return np.frombuffer(data, self._dtype).reshape(self.shape[1:]).astype(np.float32)
+
+
+def _write_npz(path: Path, raw_path: Path, shape: tuple[int, int], timestamps: np.ndarray) -> None:
+    """An ``np.load``-able .npz: ``depth`` streamed from the raw float16 file, then ``timestamps``."""
+    header = {"descr": np.dtype("<f2").str, "fortran_order": False, "shape": (len(timestamps), *shape)}
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        with zf.open("depth.npy", "w", force_zip64=True) as member, open(raw_path, "rb") as raw:
+            np.lib.format.write_array_header_1_0(member, header)
+            while chunk := raw.read(_COPY_CHUNK):
+                member.write(chunk)
+        with zf.open("timestamps.npy", "w") as member:
+            np.lib.format.write_array(member, timestamps, allow_pickle=False)
+
+
+_DONE = object()
+
+
+def _ahead(items: Iterable[_T], stop: threading.Event, depth: int = _AHEAD) -> Iterator[_T]:
+    """Iterate ``items`` in a background thread, at most ``depth`` items ahead of the consumer.
+
+    An exception in the producer is re-raised in the consumer; leaving the loop early (a
+    break, an error, a cancel) sets ``stop`` and the producer ends at its next item.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop_here = threading.Event()
+
+    def put(item) -> bool:
+        while not (stop.is_set() or stop_here.is_set()):
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not put(item):
+                    break
+        except BaseException as e:  # handed over to the consumer
+            put(e)
+            return
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+        put(_DONE)
+
+    thread = threading.Thread(target=produce, name="core.video.decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop_here.set()
+        thread.join()
+
+
+class _Behind:
+    """Run ``fn`` on each put item in a background thread, at most ``depth`` items behind.
+
+    On exit it waits for the queue to drain and re-raises the worker's exception, if any.
+    """
+
+    def __init__(self, fn: Callable[[_T], None], stop: threading.Event, depth: int = _AHEAD) -> None:
+        self._fn, self._stop = fn, stop
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="core.video.encode", daemon=True)
+
+    def __enter__(self) -> _Behind:
+        self._thread.start()
+        return self
+
+    def _work(self) -> None:
+        while (item := self._q.get()) is not _DONE:
+            if self._error is None and not self._stop.is_set():
+                try:
+                    self._fn(item)
+                except BaseException as e:  # re-raised by put() or __exit__
+                    self._error = e
+
+    def put(self, item: _T) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(item)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None:
+            self._stop.set()
+        self._q.put(_DONE)
+        self._thread.join()
+        if exc is None and self._error is not None:
+            raise self._error
