@@ -32,6 +32,7 @@ __all__ = [
     "photo_jpeg",
     "predict",
     "summary",
+    "video_depth",
 ]
 
 
@@ -139,3 +140,15 @@ def ground_truth_report(
     """The Evaluate page's report, cached per (photo, network size, weights, ground-truth file, unit)."""
     del digest, size, weights_sha256, gt_digest, unit  # only cache keys
     return _gt_report.ground_truth_report(_depth, _gt_m)
+
+
+@st.cache_data(max_entries=2, show_spinner="Reading the clip's depth…")
+def video_depth(result_id: str, _npz_path: str) -> tuple[np.ndarray, np.ndarray]:
+    """The Video page's ``.npz``: ``depth`` (frames, H, W) float16 and ``timestamps`` (frames,) seconds.
+
+    ``result_id`` names one processing run (its output folder and the clip's SHA-256), so a new
+    run is a new entry. The whole array is read into memory: about 2 bytes a pixel a frame.
+    """
+    del result_id  # only a cache key
+    with np.load(_npz_path, allow_pickle=False) as npz:
+        return npz["depth"], npz["timestamps"]

@@ -32,6 +32,8 @@ PAGES: dict[str, list[PageEntry]] = {
                   "the photo back-projected through a pinhole camera"),
         PageEntry("colormap_lab.py", "Colormap Lab", ":material/palette:",
                   "the same map in nine colormaps, and their pitfalls"),
+        PageEntry("video.py", "Video", ":material/movie:",
+                  "a clip to depth videos that do not flicker, frame by frame"),
     ],
     "Teach and measure": [
         PageEntry("how_it_works.py", "How It Works", ":material/school:",

@@ -22,6 +22,7 @@ The ``.npz`` holds ``depth``, float16 (frames, H, W), each frame exactly
 from __future__ import annotations
 
 import functools
+import io
 import os
 import queue
 import shutil
@@ -36,13 +37,13 @@ from typing import TypeVar
 
 import numpy as np
 
-from core.io.exports import side_by_side
+from core.io.exports import png16_bytes, side_by_side
 from core.maps.colormaps import COLORMAPS, colorize
 from core.video.reader import MAX_VIDEO_SECONDS, Sampling, VideoDecodeError, VideoFrame, probe_video, read_frames
 from core.video.stable import MODES, Aligner, clip_window, flicker, normalized
 from core.video.writer import Mp4Writer
 
-__all__ = ["VideoCancelled", "VideoResult", "process_video"]
+__all__ = ["VideoCancelled", "VideoResult", "depth_over_time", "png16_zip", "process_video"]
 
 _T = TypeVar("_T")
 _AHEAD = 4  # frames decoded (or waiting to be encoded) ahead of the main thread
@@ -421,3 +422,62 @@ class _Behind:
         self._thread.join()
         if exc is None and self._error is not None:
             raise self._error
+
+
+def png16_zip(depth: np.ndarray) -> bytes:
+    """A zip of one 16-bit grayscale PNG per frame, ``frame_00000.png``, ..., with one window for the clip.
+
+    Every frame is quantised with the same window, the finite minimum and maximum over the whole
+    clip (near = 65535), so a pixel's grey level can be compared from frame to frame; the window
+    is written as ``window.txt`` so the values can be mapped back.
+
+    Args:
+        depth: (frames, H, W) relative inverse depth, as the ``depth`` array of the ``.npz``.
+
+    Returns:
+        The zip file contents.
+
+    Example:
+        >>> names = zipfile.ZipFile(io.BytesIO(png16_zip(np.zeros((2, 4, 4), np.float16)))).namelist()
+        >>> names
+        ['frame_00000.png', 'frame_00001.png', 'window.txt']
+    """
+    if not isinstance(depth, np.ndarray) or depth.ndim != 3 or depth.shape[0] < 1:
+        raise ValueError(f"depth must be a (frames, H, W) array with at least one frame, got {getattr(depth, 'shape', type(depth))}")
+    lo, hi = np.inf, -np.inf
+    for frame in depth:  # one frame at a time: no float32 copy of the clip
+        finite = frame[np.isfinite(frame)]
+        if finite.size:
+            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    if not np.isfinite(lo):
+        lo = hi = 0.0
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
+        for k, frame in enumerate(depth):
+            zf.writestr(f"frame_{k:05d}.png", png16_bytes(frame.astype(np.float32), lo, hi))  # HxW -> HxW uint16
+        zf.writestr("window.txt", f"0 = {lo!r}, 65535 = {hi!r} (relative inverse depth, unitless)\n")
+    return buffer.getvalue()
+
+
+def depth_over_time(depth: np.ndarray, points: Sequence[tuple[int, int]]) -> np.ndarray:
+    """The raw depth of a few pixels in every frame.
+
+    Args:
+        depth: (frames, H, W) relative inverse depth.
+        points: (x, y) pixel positions, 0 <= x < W, 0 <= y < H.
+
+    Returns:
+        (frames, len(points)) float32: column j is ``depth[:, y_j, x_j]``.
+
+    Example:
+        >>> depth_over_time(np.arange(8, dtype=np.float32).reshape(2, 2, 2), [(1, 0)]).tolist()
+        [[1.0], [5.0]]
+    """
+    if not isinstance(depth, np.ndarray) or depth.ndim != 3:
+        raise ValueError(f"depth must be a (frames, H, W) array, got {getattr(depth, 'shape', type(depth))}")
+    height, width = depth.shape[1:]
+    for x, y in points:
+        if not (0 <= int(x) < width and 0 <= int(y) < height):
+            raise ValueError(f"point ({x}, {y}) is outside the {width}x{height} frame")
+    columns = [depth[:, int(y), int(x)].astype(np.float32) for x, y in points]
+    return np.stack(columns, axis=1) if columns else np.zeros((depth.shape[0], 0), np.float32)

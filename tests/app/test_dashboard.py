@@ -155,7 +155,7 @@ def test_home_links_every_other_page(app: AppTest) -> None:
 
     links = [link.proto.page for link in app.get("page_link")]  # the URL path: the script's stem
     expected = [e.script.removesuffix(".py") for entries in PAGES.values() for e in entries if e is not HOME]
-    assert len(expected) == 9 and [link.rsplit("/", 1)[-1] for link in links] == expected
+    assert len(expected) == 10 and [link.rsplit("/", 1)[-1] for link in links] == expected
 
 
 def test_explorer_shows_the_uploaded_photo_its_heatmap_histogram_stats_and_downloads(
