@@ -10,6 +10,7 @@ import streamlit as st
 from core.measure.calibration import Calibration, CalibrationError, calibrate, check_points, measure_distance
 from core.teaching.calibration_examples import EXAMPLE_KINDS, example_points
 from core.io.exports import file_stem, ply_bytes
+from core.io.metadata import facts_for, png_with_text, sidecar_bytes
 from core.measure.metric_depth import MetricRange, depth_npy_m_bytes, depth_png16_mm_bytes, metric_histogram, metric_range
 from core.geometry.pointcloud import build_point_cloud
 from ui.calibration_table import (
@@ -24,6 +25,7 @@ from ui.calibration_table import (
 from ui.charts import CAMERA_PRESETS, point_cloud_figure
 from ui.click_image import Marker, clickable_image_figure, clicked_pixel
 from ui.current import CurrentPrediction, current_prediction
+from ui.intrinsics import current_fov, fov_controls
 from ui.settings import setting
 from ui.teaching_charts import metres_heatmap_figure, metres_histogram_figure
 
@@ -289,31 +291,41 @@ def _metric_views(current: CurrentPrediction, cal: Calibration, depth_m: np.ndar
     right.plotly_chart(metres_histogram_figure(metric_histogram(depth_m, valid, lo=near, hi=far), cmap, title),
                        key="cal_histogram", config={"displaylogo": False})
 
-    fov = float(setting("pc_fov"))
+    fov = current_fov().degrees  # the shared intrinsics (EXIF, default or override), set in step 4
     budget = int(setting("pc_budget"))
     cloud = build_point_cloud(current.depth, current.rgb, fov_deg=fov, scale=cal.scale, shift=cal.shift,
                               near_clip=near, far_clip=far, budget=budget)
     camera = st.radio("View the cloud from", tuple(CAMERA_PRESETS), index=2, key="cal_camera", horizontal=True)
     figure = point_cloud_figure(cloud, camera, unit="m")  # axes titled in metres
     st.plotly_chart(figure, key="cal_cloud", config={"displaylogo": False})
-    st.caption(f"{len(cloud):,} points in metres, between {near:,.2f} and {far:,.2f} m, field of view {fov:g}° (set "
+    st.caption(f"{len(cloud):,} points in metres, between {near:,.2f} and {far:,.2f} m, field of view {fov:.1f}° (set "
                "below, shared with the 3D Point Cloud page). Drag to rotate: the axes are in metres.")
 
     stem = file_stem(current.name)
-    d1, d2, d3 = st.columns(3)
+    height, width = depth_m.shape
+    facts = facts_for(current.info, width, height).metric(cal.scale, cal.shift)  # metres, the fitted s and t
+    png_facts = facts.millimetre_png16().text_fields()
+    d1, d2, d3, d4 = st.columns(4)
     d1.download_button("Depth in metres (.npy)", data=lambda: depth_npy_m_bytes(depth_m, valid),
                        file_name=f"{stem}_depth_metres.npy", mime="application/octet-stream", key="cal_dl_npy",
                        on_click="ignore", icon=":material/download:", width="stretch",
                        help="HxW float32, metres, every pixel (not only the range shown); 0 where the fit gives no "
                             "finite depth.")
-    d2.download_button("Depth in millimetres (16-bit PNG)", data=lambda: depth_png16_mm_bytes(depth_m, valid),
+    d2.download_button("Depth in millimetres (16-bit PNG)",
+                       data=lambda: png_with_text(depth_png16_mm_bytes(depth_m, valid), png_facts),
                        file_name=f"{stem}_depth_millimetres.png", mime="image/png", key="cal_dl_png16",
                        on_click="ignore", icon=":material/download:", width="stretch",
-                       help="uint16 millimetres (up to 65.535 m); 0 = no depth. Readable as ground truth.")
+                       help="uint16 millimetres (up to 65.535 m); 0 = no depth. Readable as ground truth; its text chunks "
+                            "give the fitted scale s and shift t.")
     d3.download_button("Point cloud in metres (.ply)", data=lambda: ply_bytes(cloud),
                        file_name=f"{stem}_point_cloud_metres.ply", mime="application/octet-stream",
                        key="cal_dl_ply", on_click="ignore", icon=":material/download:", width="stretch",
                        help="The points shown, x y z in metres (camera frame, y down), with colours.")
+    d4.download_button("The .npy's sidecar (.json)", data=lambda: sidecar_bytes(facts.raw("float32", depth_m.shape)),
+                       file_name=f"{stem}_depth_metres.npy.json", mime="application/json", key="cal_dl_npy_json",
+                       on_click="ignore", icon=":material/download:", width="stretch",
+                       help="What the .npy holds: depth in metres, 0 = no depth, the fitted scale s and shift t, "
+                            "the model, the weights' SHA-256, N, the image size, the app version.")
 
 
 def _measuring_tool(current: CurrentPrediction, depth_m: np.ndarray, valid: np.ndarray) -> None:
@@ -323,8 +335,7 @@ def _measuring_tool(current: CurrentPrediction, depth_m: np.ndarray, valid: np.n
                 "Each pixel is back-projected through a pinhole camera with this field of view; the straight-line "
                 "distance between the two 3D points is in metres.")
     c0, c1, c2, c3, c4 = st.columns([2, 1, 1, 1, 1])
-    fov = c0.slider("Field of view (horizontal, degrees)", 20, 120, step=1, key="pc_fov", persist_state="session",
-                    help="Of the camera that took the photo. Phones: about 65–75°. Shared with the 3D Point Cloud page.")
+    fov = fov_controls(c0).degrees  # shared with the 3D Point Cloud and 3D Mesh pages
     for column, key, label, top in zip((c1, c2, c3, c4), _MEASURE_KEYS, ("A: x", "A: y", "B: x", "B: y"),
                                        (width, height, width, height)):
         st.session_state[key] = min(max(int(st.session_state[key]), 0), top - 1)

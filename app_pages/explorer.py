@@ -7,6 +7,8 @@ import streamlit as st
 from core.maps.colormaps import colorize
 from core.maps.view import build_view
 from core.io.exports import file_stem, npy_bytes, ply_bytes, png16_bytes, png_bytes, side_by_side
+from core.io.float_maps import exr_bytes, pfm_bytes
+from core.io.metadata import facts_for, sidecar_bytes
 from core.geometry.pointcloud import build_cloud
 from ui.charts import AXIS_LABEL, histogram_figure, probe_figure
 from ui.cloud import cloud_settings
@@ -40,12 +42,15 @@ def _downloads(current: CurrentPrediction, cmap: str, lo: float, hi: float, inve
     rgb, depth = current.rgb, current.depth  # full resolution
     settings = cloud_settings()
     stem = file_stem(current.name)
+    facts = facts_for(current.info, width, height)  # what every file says it holds (core.io.metadata)
+    raw = facts.raw("float32", depth.shape)
 
     def heatmap_png() -> bytes:
-        return png_bytes(colorize(depth, cmap, lo, hi, invert))
+        return png_bytes(colorize(depth, cmap, lo, hi, invert), facts.heatmap(cmap, lo, hi, invert))
 
     def side_by_side_png() -> bytes:
-        return png_bytes(side_by_side(rgb, colorize(depth, cmap, lo, hi, invert)))
+        shown = facts.heatmap(cmap, lo, hi, invert).with_extra(layout="left: the photo, right: the heatmap")
+        return png_bytes(side_by_side(rgb, colorize(depth, cmap, lo, hi, invert)), shown)
 
     def cloud_ply() -> bytes:
         return ply_bytes(build_cloud(depth, rgb, stats, hist, settings))
@@ -55,7 +60,8 @@ def _downloads(current: CurrentPrediction, cmap: str, lo: float, hi: float, inve
     buttons = (
         ("dl_heatmap", "Heatmap PNG", heatmap_png, f"{stem}_heatmap_{cmap}.png", "image/png",
          "The colour heatmap as shown: this colormap, clipping and invert."),
-        ("dl_png16", "16-bit PNG", lambda: png16_bytes(depth), f"{stem}_inverse_depth_16bit.png", "image/png",
+        ("dl_png16", "16-bit PNG", lambda: png16_bytes(depth, metadata=facts), f"{stem}_inverse_depth_16bit.png",
+         "image/png",
          f"Grayscale, 0 = the map's minimum ({stats.min:.4g}, farthest) to 65535 = its maximum "
          f"({stats.max:.4g}, nearest); no clipping."),
         ("dl_npy", "Raw float32 .npy", lambda: npy_bytes(depth), f"{stem}_inverse_depth.npy", "application/octet-stream",
@@ -65,11 +71,21 @@ def _downloads(current: CurrentPrediction, cmap: str, lo: float, hi: float, inve
         ("dl_ply", "Point cloud .ply", cloud_ply, f"{stem}_point_cloud.ply", "application/octet-stream",
          f"{settings.budget:,} points at most, with the 3D Point Cloud page's settings (relative geometry)."),
     )
-    for column, (key, label, data, file_name, mime, help_text) in zip(st.columns(len(buttons)), buttons):
-        column.download_button(
-            label, data=data, file_name=file_name, mime=mime, help=help_text, key=key,
-            on_click="ignore", icon=":material/download:", width="stretch",
-        )
+    floats = (  # for VFX and 3D tools; the PNGs carry the same facts in text chunks
+        ("dl_npy_json", "The .npy's sidecar (.json)", lambda: sidecar_bytes(raw), f"{stem}_inverse_depth.npy.json",
+         "application/json", "What the .npy (and the PFM) hold: relative inverse depth, near = large, the model, the "
+         "weights' SHA-256, N, the image size, the app version. Keep it next to the .npy."),
+        ("dl_pfm", "PFM (float32)", lambda: pfm_bytes(depth), f"{stem}_inverse_depth.pfm", "application/octet-stream",
+         "The raw map as the official MiDaS run.py writes it (little-endian, bottom row first)."),
+        ("dl_exr", "OpenEXR (float32)", lambda: exr_bytes(depth, raw), f"{stem}_inverse_depth.exr", "image/x-exr",
+         "The raw map as one float32 channel Y, the facts in the header."),
+    )
+    for row in (buttons, floats):
+        for column, (key, label, data, file_name, mime, help_text) in zip(st.columns(len(buttons)), row):
+            column.download_button(
+                label, data=data, file_name=file_name, mime=mime, help=help_text, key=key,
+                on_click="ignore", icon=":material/download:", width="stretch",
+            )
 
 
 def _empty_window_warning(share_above: float, value: float, clip: tuple[float, float]) -> None:

@@ -11,6 +11,7 @@ from ui.camera_keeper import keep_camera
 from ui.charts import AXIS_LABEL, point_cloud_figure
 from ui.cloud import cloud_settings
 from ui.current import CurrentPrediction, current_prediction
+from ui.intrinsics import fov_controls
 
 st.title("3D Point Cloud")
 st.info(
@@ -32,8 +33,7 @@ def cloud_view(current: CurrentPrediction) -> None:
     reference = inverse_depth_reference(stats)
 
     c1, c2, c3 = st.columns(3)
-    c1.slider("Field of view (horizontal, degrees)", 20, 120, step=1, key="pc_fov", persist_state="session",
-              help="Of the pinhole camera the photo is back-projected through. Phones: about 65–75°.")
+    fov_controls(c1)  # the photo's EXIF, the default or the user's: shared with the mesh and the measuring tool
     c1.slider("Point budget", 5_000, MAX_BUDGET, step=5_000, key="pc_budget", persist_state="session",
               help="Points are taken on an even pixel grid, then thinned evenly to this number.")
     c2.slider("Scale", 0.1, 10.0, step=0.1, key="pc_scale", persist_state="session")
@@ -64,7 +64,7 @@ def cloud_view(current: CurrentPrediction) -> None:
     left, right = st.columns([3, 1], vertical_alignment="center")
     left.caption(
         f"Showing **{len(cloud):,} points** of {current.rgb.shape[0] * current.rgb.shape[1]:,} pixels · "
-        f"field of view {settings.fov_deg:g}° · drag to rotate, scroll to zoom, or pick a view above the chart."
+        f"field of view {settings.fov_deg:.1f}° · drag to rotate, scroll to zoom, or pick a view above the chart."
     )
     right.download_button(
         "Point cloud .ply", data=lambda: ply_bytes(cloud), file_name=f"{stem}_point_cloud.ply",

@@ -13,15 +13,18 @@ import pandas as pd
 import streamlit as st
 
 from core.io.exports import file_stem
+from core.io.metadata import sidecar_facts, sidecar_name
 from core.maps.colormaps import colorize
+from core.maps.display import downscale
 from core.maps.stats import histogram
 from core.video.job import VideoJob
-from core.video.pipeline import VideoCancelled, VideoResult, depth_over_time, png16_zip, process_video
+from core.video.pipeline import (
+    Display, VideoCancelled, VideoResult, depth_over_time, open_depth_npz, png16_zip, process_video,
+)
 from core.video.reader import MAX_VIDEO_SECONDS, Sampling, VideoDecodeError, probe_video
-from core.video.stable import MODES, normalized
-from ui import cache
+from core.video.stable import MODES
 from ui.charts import AXIS_LABEL, histogram_figure
-from ui.inline_image import data_url
+from ui.click_image import Marker, clickable_image_figure, clicked_pixel
 from ui.model_status import loaded_predictor
 from ui.settings import setting
 
@@ -83,6 +86,7 @@ def _finish(job: VideoJob, meta: dict) -> None:
         "flicker": result.flicker,
         "flicker_per_frame": result.flicker_per_frame,
         "seconds": result.seconds,
+        "display": result.display,  # 16 bytes a frame: how the heatmap video drew each frame
     }
 
 
@@ -123,46 +127,110 @@ def _flicker_figures(r: dict) -> None:
 
 def _downloads(r: dict) -> None:
     stem = r["stem"]
-    c1, c2, c3, c4 = st.columns(4)
-    c1.download_button("Heatmap video (.mp4)", Path(r["depth_mp4"]).read_bytes(), f"{stem}_depth.mp4", "video/mp4",
+    c1, c2, c3, c4, c5 = st.columns(5)
+    c1.download_button("Heatmap video (.mp4)", Path(r["depth_mp4"]).read_bytes, f"{stem}_depth.mp4", "video/mp4",
                        key="video_dl_depth", on_click="ignore")
-    c2.download_button("Side-by-side video (.mp4)", Path(r["side_mp4"]).read_bytes(), f"{stem}_side_by_side.mp4",
+    c2.download_button("Side-by-side video (.mp4)", Path(r["side_mp4"]).read_bytes, f"{stem}_side_by_side.mp4",
                        "video/mp4", key="video_dl_side", on_click="ignore")
-    c3.download_button("Raw depth (.npz)", Path(r["npz"]).read_bytes(), f"{stem}_depth.npz", "application/zip",
-                       key="video_dl_npz", on_click="ignore")
-    npz_path, result_id = r["npz"], r["dir"] + r["digest"]
-    c4.download_button("16-bit PNGs (.zip)", lambda: png16_zip(cache.video_depth(result_id, npz_path)[0]),
+    c3.download_button("Raw depth (.npz)", Path(r["npz"]).read_bytes, f"{stem}_depth.npz", "application/zip",
+                       key="video_dl_npz", on_click="ignore")  # files are read when clicked, not on every run
+    npz_path = r["npz"]
+    c4.download_button("16-bit PNGs (.zip)",
+                       lambda: png16_zip(open_depth_npz(npz_path)[0], sidecar_facts(npz_path)),
                        f"{stem}_depth16.zip", "application/zip", key="video_dl_png16", on_click="ignore")
+    sidecar = Path(npz_path).with_name(sidecar_name(Path(npz_path).name))
+    if sidecar.is_file():  # what the .npz holds: model, weights' SHA-256, N, size, app version
+        c5.download_button("What the .npz holds (.json)", sidecar.read_bytes(), f"{stem}_depth.npz.json",
+                           "application/json", key="video_dl_npz_json", on_click="ignore")
     st.caption("The `.npz` holds `depth` (float16, frames × H × W, the raw prediction of every processed frame) and "
-               "`timestamps` (seconds). The zip holds one 16-bit PNG a frame, near = bright, one window for the clip.")
+               "`timestamps` (seconds); its `.json` sidecar says so, with the model, the weights' SHA-256, N and the app "
+               "version. The zip holds one 16-bit PNG a frame, near = bright, one window for the clip, the same facts "
+               "in each PNG's text chunks.")
+
+
+_POINTS, _POINTS_FOR, _PICKS = "video_points", "video_points_for", "video_picks"  # small session state
+_MAX_POINTS = 5
+_POINT_COLORS = ("#00e5ff", "#ffd54f", "#69f0ae", "#ff7043", "#e040fb")  # marker k and line k share a colour
+
+
+def _points(r: dict) -> list[tuple[int, int]]:
+    """The picked pixels of this result (a new result starts with none)."""
+    owner = r["dir"] + r["digest"]
+    if st.session_state.get(_POINTS_FOR) != owner:
+        st.session_state[_POINTS_FOR], st.session_state[_POINTS] = owner, []
+    return [tuple(p) for p in st.session_state[_POINTS]]
+
+
+def _add_point(point: tuple[int, int] | None) -> None:
+    """Follow one more pixel: a pixel already followed is not added twice; a sixth replaces the first."""
+    if point is None:
+        return
+    points = [tuple(p) for p in st.session_state.get(_POINTS, [])]
+    if point not in points:
+        st.session_state[_POINTS] = (points + [point])[-_MAX_POINTS:]
+
+
+def _on_pick(chart_key: str, full_hw: tuple[int, int]) -> None:
+    """on_select of the frame: add the clicked pixel; a fresh chart key lets the same pixel be clicked again."""
+    st.session_state[_PICKS] = st.session_state.get(_PICKS, 0) + 1
+    _add_point(clicked_pixel(st.session_state.get(chart_key), full_hw))
+
+
+def _on_type() -> None:
+    _add_point((int(st.session_state["video_type_x"]), int(st.session_state["video_type_y"])))
+
+
+def _on_clear() -> None:
+    st.session_state[_POINTS] = []
 
 
 @st.fragment
 def _scrubber(r: dict) -> None:
-    depth, timestamps = cache.video_depth(r["dir"] + r["digest"], r["npz"])
+    depth, timestamps = open_depth_npz(r["npz"])  # a frame, or a pixel a frame, read when needed
     frames, height, width = depth.shape
+    display: Display = r["display"]
+    points = _points(r)
     st.subheader("Frame by frame")
     k = st.slider("Frame", 0, frames - 1, 0, key="video_frame") if frames > 1 else 0
-    d = depth[min(k, frames - 1)].astype(np.float32)  # HxW float16 -> float32
+    k = min(k, frames - 1)
+    d = depth[k]  # HxW float32, from the .npz's float16
     cmap = setting("cmap")
+    heat = colorize(display.shown(k, d), cmap, 0.0, 1.0)  # as the heatmap video draws frame k
+    markers = [Marker(x, y, f"P{j + 1}", _POINT_COLORS[j]) for j, (x, y) in enumerate(points)]
+    chart_key = f"video_pick_{st.session_state.get(_PICKS, 0)}"
     left, right = st.columns(2)
-    left.image(data_url(colorize(normalized(d, "per-frame", None), cmap, 0.0, 1.0)), width="stretch",
-               caption=f"Frame {k} at {timestamps[k]:.2f} s · raw prediction, normalised on its own · {cmap}")
+    with left:
+        st.plotly_chart(
+            clickable_image_figure(downscale(heat), (height, width), markers, d, "relative inverse depth (raw)",
+                                   height=max(240, min(520, round(460 * height / width)) + 60)),
+            key=chart_key, on_select=functools.partial(_on_pick, chart_key, (height, width)),
+            selection_mode="points", config={"displaylogo": False},
+        )
+        how = "aligned, in the clip's window" if display.mode == "stable" else "normalised on its own"
+        st.caption(f"Frame {k} at {timestamps[k]:.2f} s · as the heatmap video shows it ({how}) · {cmap} · "
+                   f"click a pixel to follow it over time (up to {_MAX_POINTS})")
     finite = d[np.isfinite(d)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     right.plotly_chart(histogram_figure(histogram(d, bins=128), lo, hi, (0.0, 100.0), cmap, False),
                        key="video_histogram", config={"displaylogo": False})
+    right.caption(f"Histogram of frame {k}'s raw prediction ({AXIS_LABEL})")
 
     st.subheader("Depth over time")
-    st.caption("Type the pixels to follow (x from the left, y from the top of the frame; picking by click is not built yet).")
-    points = []
-    for j, column in enumerate(st.columns(3)):
-        x = column.number_input(f"Point {j + 1}: x", 0, width - 1, (width - 1) * (j + 1) // 4, key=f"video_pt{j}_x")
-        y = column.number_input(f"Point {j + 1}: y", 0, height - 1, (height - 1) // 2, key=f"video_pt{j}_y")
-        points.append((int(x), int(y)))
-    series = depth_over_time(depth, points)  # (frames, 3) float32
-    table = pd.DataFrame(series, columns=[f"({x}, {y})" for x, y in points], index=pd.Index(timestamps, name="seconds"))
-    st.line_chart(table, x_label="time (s)", y_label="relative inverse depth (raw, unitless)")
+    with st.expander("Add a pixel by its coordinates"):
+        c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+        c1.number_input("x (from the left)", 0, width - 1, width // 2, key="video_type_x")
+        c2.number_input("y (from the top)", 0, height - 1, height // 2, key="video_type_y")
+        c3.button("Add", key="video_type_add", on_click=_on_type, icon=":material/add:")
+    if not points:
+        st.info(f"Click up to {_MAX_POINTS} pixels on the frame above to chart their depth over the clip.",
+                icon=":material/ads_click:")
+        return
+    st.button("Clear the points", key="video_points_clear", on_click=_on_clear, icon=":material/clear_all:")
+    series = depth_over_time(depth, points)  # (frames, points) float32, read pixel by pixel
+    names = [f"P{j + 1} ({x}, {y})" for j, (x, y) in enumerate(points)]  # no ":" (Altair reads it as a type)
+    table = pd.DataFrame(series, columns=names, index=pd.Index(timestamps, name="seconds"))
+    st.line_chart(table, x_label="time (s)", y_label="relative inverse depth (raw, unitless)",
+                  color=list(_POINT_COLORS[: len(points)]))
 
 
 if upload is None:

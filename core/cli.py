@@ -1,5 +1,5 @@
 """Command line: ``python -m core predict IMAGE... --out DIR``, ``python -m core video CLIP... --out DIR``
-and ``python -m core info``.
+``python -m core info`` and ``python -m core describe FILE...`` (what a depth file says it holds).
 
 Exit codes: 0 when every input succeeded, 1 when any input (or the weights) failed,
 2 for usage errors.
@@ -14,17 +14,24 @@ from pathlib import Path
 
 import numpy as np
 
-from core.maps.colormaps import COLORMAPS, colorize
-from core.io.exports import npy_bytes, png16_bytes, png_bytes
+from core import __version__
+from core.maps.colormaps import COLORMAPS
+from core.io.exports import png_bytes
+from core.io.depth_files import DEFAULT_FORMATS, FORMATS, parse_formats, write_depth_files
+from core.io.metadata import facts_for
 from core.io.images import ImageDecodeError, read_with_reduction
+from core.geometry.intrinsics import fov_from_exif, resolve_fov  # issue 14: meshes
+from core.geometry.mesh import DEFAULT_CUT, MAX_FACES
+from core.io.mesh_exports import MeshFileSettings, mesh_file
 from core.midas.openvino_backend import FastBackendError
 from core.midas.transforms import check_net_size
 from core.midas.errors import WeightsError
 from core.video.stable import MODES
+from core.batch.inputs import IMAGE_SUFFIXES, InputsError, unique_stems as _unique_stems  # issue 16: shared with batch
+from core.batch.inputs import expand_inputs as _expand_inputs
 
 __all__ = ["main"]
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".gif"})
 
 
@@ -54,6 +61,7 @@ def _positive(kind: type):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="MiDaS v2.1 small depth on the CPU.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     predict = sub.add_parser("predict", help="predict relative inverse depth for images or folders of images")
@@ -63,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--size", type=_net_size, default=256, metavar="N", help="network size, 256-1024 step 32")
     predict.add_argument("--colormap", default="inferno", choices=sorted(COLORMAPS), metavar="NAME",
                          help=f"heatmap colormap: {', '.join(sorted(COLORMAPS))} (default inferno)")
+    predict.add_argument("--format", type=_formats, default=DEFAULT_FORMATS, metavar="LIST", dest="formats",
+                         help=f"comma-separated files to write per image, of {','.join(FORMATS)} "
+                         f"(default {','.join(DEFAULT_FORMATS)}); .npy and .pfm get a <name>.json sidecar")
 
     video = sub.add_parser("video", help="depth videos (heatmap, side-by-side) and raw depth for video clips")
     video.add_argument("inputs", nargs="+", metavar="CLIP",
@@ -80,6 +91,57 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--colormap", default="inferno", choices=sorted(COLORMAPS), metavar="NAME",
                        help=f"heatmap colormap: {', '.join(sorted(COLORMAPS))} (default inferno)")
 
+    describe = sub.add_parser("describe", help="print what depth files say they hold (PNG, .npy, .npz, PFM, EXR)")
+    describe.add_argument("files", nargs="+", metavar="FILE", help="files written by this app (or any such file)")
+
+    mesh = sub.add_parser("mesh", help="textured meshes (GLB, OBJ zip, PLY) or printable reliefs (STL) of images")
+    mesh.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files and/or folders of images")
+    mesh.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created if missing)")
+    _model_options(mesh)
+    mesh.add_argument("--size", type=_net_size, default=256, metavar="N", help="network size, 256-1024 step 32")
+    mesh.add_argument("--format", default="glb", choices=("glb", "obj", "ply", "stl"), dest="mesh_format",
+                      help="glb (default, texture embedded), obj (a zip with .mtl and .png), ply (vertex "
+                      "colours) or stl (a watertight relief in mm, near = raised)")
+    lens = mesh.add_mutually_exclusive_group()
+    lens.add_argument("--fov", type=_positive(float), default=None, metavar="DEG",
+                      help="horizontal field of view in degrees (default: from the photo's EXIF, else 60)")
+    lens.add_argument("--focal-px", type=_positive(float), default=None, metavar="F",
+                      help="focal length in pixels of the image, instead of --fov")
+    mesh.add_argument("--cut", type=_cut, default=DEFAULT_CUT, metavar="T",
+                      help=f"cut triangles whose relative depth jump exceeds T (default {DEFAULT_CUT:g}; 0 or off: "
+                      "keep every triangle)")
+    mesh.add_argument("--faces", type=_positive(int), default=200_000, metavar="K",
+                      help=f"face budget (default 200000; above {MAX_FACES} it is clamped)")
+    mesh.add_argument("--width-mm", type=_positive(float), default=100.0, metavar="MM", help="stl: width (default 100)")
+    mesh.add_argument("--relief-mm", type=_positive(float), default=5.0, metavar="MM",
+                      help="stl: relief height above the base (default 5)")
+    mesh.add_argument("--base-mm", type=_positive(float), default=2.0, metavar="MM", help="stl: base thickness (default 2)")
+
+    _stereo_parser(sub)  # issue 14: stereo views and 3D photos
+
+    # issue 16: predict for a whole collection, here or on a Ray cluster
+    batch = sub.add_parser("batch", help="depth for many images (files, folders, list files), here or on Ray")
+    batch.add_argument("inputs", nargs="+", metavar="INPUT",
+                       help="image files, folders of images, and .txt/.lst files listing paths (one a line)")
+    batch.add_argument("--out", required=True, metavar="OUT",
+                       help="output folder, or a pyarrow filesystem URI (s3://..., gs://...)")
+    batch.add_argument("--engine", default="local", choices=("local", "ray"),
+                       help="local (default): this process; ray: a Ray cluster (pip install 'ray[data]')")
+    batch.add_argument("--address", default=None, metavar="ADDR",
+                       help="ray: auto (a running cluster) or ray://HOST:PORT; default: start Ray on this machine")
+    _model_options(batch)
+    batch.add_argument("--size", type=_net_size, default=256, metavar="N", help="network size, 256-1024 step 32")
+    batch.add_argument("--formats", "--format", type=_formats, default=DEFAULT_FORMATS, metavar="LIST",
+                       dest="formats", help=f"comma-separated, of {','.join(FORMATS)} (heatmap = png; "
+                       f"default {','.join(DEFAULT_FORMATS)}), the files predict writes")
+    batch.add_argument("--colormap", default="inferno", choices=sorted(COLORMAPS), metavar="NAME",
+                       help="heatmap colormap (default inferno)")
+    batch.add_argument("--workers", type=_positive(int), default=None, metavar="K",
+                       help="ray: actors, each holding one model (default: the cluster's CPUs / T)")
+    batch.add_argument("--threads", type=_positive(int), default=None, metavar="T",
+                       help="inference threads per model (default: all cores locally, 1 per Ray actor)")
+    batch.add_argument("--retry-failed", action="store_true", help="process again the inputs that failed before")
+
     info = sub.add_parser("info", help="show which weights load, their SHA-256, and the runtime")
     _model_options(info)
     return parser
@@ -95,28 +157,11 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
 def expand_inputs(
     inputs: Iterable[str], suffixes: frozenset[str] = IMAGE_SUFFIXES, kind: str = "images"
 ) -> list[Path]:
-    """Files as given, plus the files with one of ``suffixes`` directly inside each folder (sorted by name)."""
-    paths: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
-            if not found:
-                raise _UsageError(f"folder {path} contains no {kind} ({', '.join(sorted(suffixes))})")
-            paths.extend(found)
-        else:
-            paths.append(path)  # a missing file is reported per input, like any other bad input
-    return paths
-
-
-def _unique_stems(paths: Sequence[Path]) -> list[str]:
-    seen: dict[str, int] = {}
-    stems = []
-    for path in paths:
-        count = seen.get(path.stem, 0)
-        seen[path.stem] = count + 1
-        stems.append(path.stem if count == 0 else f"{path.stem}_{count + 1}")
-    return stems
+    """:func:`core.batch.inputs.expand_inputs`, an empty folder being a usage error."""
+    try:
+        return _expand_inputs(inputs, suffixes, kind)
+    except InputsError as e:
+        raise _UsageError(str(e)) from e
 
 
 def _download_bar(done: int, total: int | None) -> None:
@@ -142,10 +187,11 @@ def _load(args: argparse.Namespace, size: int = 256):
     return predictor
 
 
-def _write_outputs(out: Path, stem: str, depth: np.ndarray, colormap: str) -> None:
-    (out / f"{stem}.npy").write_bytes(npy_bytes(depth))
-    (out / f"{stem}_depth.png").write_bytes(png_bytes(colorize(depth, colormap)))
-    (out / f"{stem}_depth16.png").write_bytes(png16_bytes(depth))
+def _formats(text: str) -> tuple[str, ...]:
+    try:
+        return parse_formats(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def _make_out(out: Path) -> None:
@@ -179,13 +225,16 @@ def _predict(args: argparse.Namespace) -> int:
             if decoded.reduction is not None:
                 print(f"note: {path}: {decoded.reduction}", file=sys.stderr)
             depth = predictor.predict(decoded.rgb)
-            _write_outputs(args.out, stem, depth, args.colormap)
+            facts = facts_for(predictor.info, depth.shape[1], depth.shape[0])
+            if decoded.reduction is not None:
+                facts = facts.with_extra(decoded=str(decoded.reduction))
+            written = write_depth_files(args.out, stem, depth, args.colormap, args.formats, facts)
         except (ImageDecodeError, OSError) as e:
             failures += 1
             _report_failure(path, e)
             continue
         h, w = depth.shape
-        print(f"[{i}/{len(paths)}] {path} ({w}x{h}) -> {args.out / stem}.npy, _depth.png, _depth16.png "
+        print(f"[{i}/{len(paths)}] {path} ({w}x{h}) -> {args.out / stem}{', '.join(written)} "
               f"in {time.perf_counter() - start:.2f} s", file=sys.stderr)
     return _finish(len(paths) - failures, len(paths), "images", args.out)
 
@@ -264,6 +313,187 @@ def _flicker_line(per_frame: float | None, shown: float | None, mode: str) -> st
     return line
 
 
+def _describe(args: argparse.Namespace) -> int:
+    """Print each file's fields, ``name: value`` under the file's path; one ``error:`` line per unreadable file."""
+    from core.io.describe import describe_file
+
+    failures = 0
+    for name in args.files:
+        try:
+            fields = describe_file(name)
+        except (OSError, ValueError) as e:
+            failures += 1
+            _report_failure(Path(name), e)
+            continue
+        print(f"{name}:")
+        width = max(len(key) for key in fields)
+        for key, value in fields.items():
+            print(f"  {key + ':':<{width + 1}} {value}")
+    return 1 if failures else 0
+
+
+def _cut(text: str) -> float | None:
+    """``--cut``: a relative depth jump >= 0; 0 or ``off`` keeps every triangle (None)."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        value = float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'off', got {text!r}") from e
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'off', got {text!r}")
+    return value or None
+
+
+def _mesh(args: argparse.Namespace) -> int:
+    """``mesh``: one mesh file per image, with the field of view's source and any notes on stderr."""
+    paths = expand_inputs(args.inputs)
+    _make_out(args.out)
+    predictor = _load(args, args.size)
+    settings = MeshFileSettings(fmt=args.mesh_format, faces=args.faces, cut=args.cut, width_mm=args.width_mm,
+                                relief_mm=args.relief_mm, base_mm=args.base_mm)
+    failures = 0
+    for i, (path, stem) in enumerate(zip(paths, _unique_stems(paths)), start=1):
+        start = time.perf_counter()
+        try:
+            decoded = read_with_reduction(path)
+            if decoded.reduction is not None:
+                print(f"note: {path}: {decoded.reduction}", file=sys.stderr)
+            fov = resolve_fov(fov_from_exif(path.read_bytes()), decoded.rgb.shape[1], fov_deg=args.fov,
+                              focal_px=args.focal_px)
+            depth = predictor.predict(decoded.rgb)
+            name, data, notes = mesh_file(depth, decoded.rgb, stem, fov.degrees, settings)
+            (args.out / name).write_bytes(data)
+        except (ImageDecodeError, OSError, ValueError) as e:
+            failures += 1
+            _report_failure(path, e)
+            continue
+        for note in notes:
+            print(f"note: {path}: {note}", file=sys.stderr)
+        print(f"[{i}/{len(paths)}] {path} ({fov.note}) -> {args.out / name} in {time.perf_counter() - start:.2f} s",
+              file=sys.stderr)
+    return _finish(len(paths) - failures, len(paths), "meshes", args.out)
+
+
+# ---- issue 14: stereo views and 3D photos (python -m core stereo) ----
+
+_STEREO_FILES = {"sbs": "_sbs.png", "cross": "_cross.png", "tb": "_tb.png", "anaglyph": "_anaglyph.png",
+                 "wiggle": "_wiggle.gif", "orbit": "_orbit.mp4"}
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from e
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def _strength(text: str) -> float:
+    from core.geometry.stereo import MAX_STRENGTH_PCT
+
+    try:
+        value = float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected a percentage of the width, e.g. 3, got {text!r}") from e
+    if not 0.0 < value <= MAX_STRENGTH_PCT:
+        raise argparse.ArgumentTypeError(f"expected a percentage of the width in (0, {MAX_STRENGTH_PCT:g}], got {text!r}")
+    return value
+
+
+def _stereo_parser(sub) -> None:
+    stereo = sub.add_parser("stereo", help="stereo pairs, anaglyphs, wiggle GIFs and orbit videos of images")
+    stereo.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files and/or folders of images")
+    stereo.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created if missing)")
+    _model_options(stereo)
+    stereo.add_argument("--size", type=_net_size, default=256, metavar="N", help="network size, 256-1024 step 32")
+    stereo.add_argument("--mode", default="sbs", choices=tuple(_STEREO_FILES),
+                        help="sbs (default: side by side, parallel), cross (cross-eyed), tb (top-bottom), "
+                        "anaglyph (red-cyan, Dubois), wiggle (a looping GIF), orbit (an H.264 MP4)")
+    stereo.add_argument("--strength", type=_strength, default=3.0, metavar="P",
+                        help="disparity between the nearest and the farthest pixel, %% of the width (default 3)")
+    stereo.add_argument("--convergence", type=_fraction, default=0.5, metavar="C",
+                        help="the depth at the screen (and the pivot of wiggle and orbit), 0 (farthest) to "
+                        "1 (nearest); default 0.5")
+    stereo.add_argument("--fill", default="background", choices=("background", "telea"),
+                        help="holes: background (default: from their far side) or telea (OpenCV inpainting)")
+
+
+def _stereo_file(mode: str, rgb: np.ndarray, depth: np.ndarray, strength: float, convergence: float,
+                 fill: str, target: Path) -> str | None:
+    """Write one stereo output; returns the depth map's note (a constant map), if any."""
+    from core.geometry.stereo import compose, disparity_map, stereo_pair
+    from core.video.photo3d import wiggle_gif, write_orbit_mp4
+
+    if mode == "wiggle":
+        target.write_bytes(wiggle_gif(rgb, depth, strength, convergence, fill=fill))
+    elif mode == "orbit":
+        write_orbit_mp4(target, rgb, depth, strength, convergence, fill=fill)
+    else:
+        pair = stereo_pair(rgb, depth, strength, convergence, fill=fill)
+        target.write_bytes(png_bytes(compose(pair.left.image, pair.right.image, mode)))
+        return pair.disparity.note
+    return disparity_map(depth, strength, convergence).note
+
+
+def _stereo(args: argparse.Namespace) -> int:
+    """``stereo``: one stereo image, GIF or MP4 per input image, as ``predict`` reports them."""
+    paths = expand_inputs(args.inputs)
+    _make_out(args.out)
+    predictor = _load(args, args.size)
+    convergence = args.convergence
+    failures = 0
+    for i, (path, stem) in enumerate(zip(paths, _unique_stems(paths)), start=1):
+        start = time.perf_counter()
+        target = args.out / f"{stem}{_STEREO_FILES[args.mode]}"
+        try:
+            decoded = read_with_reduction(path)
+            if decoded.reduction is not None:
+                print(f"note: {path}: {decoded.reduction}", file=sys.stderr)
+            depth = predictor.predict(decoded.rgb)
+            note = _stereo_file(args.mode, decoded.rgb, depth, args.strength, convergence, args.fill, target)
+        except (ImageDecodeError, OSError, ValueError) as e:
+            failures += 1
+            _report_failure(path, e)
+            continue
+        if note:
+            print(f"note: {path}: {note}", file=sys.stderr)
+        h, w = depth.shape
+        print(f"[{i}/{len(paths)}] {path} ({w}x{h}, strength {args.strength:g}% = {args.strength / 100 * w:.1f} px, "
+              f"convergence {convergence:g}) -> {target} in {time.perf_counter() - start:.2f} s", file=sys.stderr)
+    return _finish(len(paths) - failures, len(paths), f"{args.mode} files", args.out)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    """``batch``: see :mod:`core.batch.job`; exit 0 when no input is failed, 130 on Ctrl-C."""
+    from core.batch.job import BatchConfig, run_batch
+    from core.batch.ray_engine import RayUnavailableError
+
+    config = BatchConfig(inputs=tuple(args.inputs), out=args.out, engine=args.engine, address=args.address,
+                         size=args.size, formats=args.formats, colormap=args.colormap, backend=args.backend,
+                         weights=None if args.weights is None else str(args.weights), workers=args.workers,
+                         threads=args.threads, retry_failed=args.retry_failed)
+    try:
+        summary = run_batch(config)
+    except InputsError as e:
+        raise _UsageError(str(e)) from e
+    except RayUnavailableError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"error: {args.out}: {e}", file=sys.stderr)
+        return 1
+    for r in summary.rows:
+        if r["status"] == "failed":
+            print(f"failed: {r['path']}: {r['reason']}", file=sys.stderr)
+    print(summary.line(), file=sys.stderr)
+    if summary.interrupted:
+        return 130
+    return 1 if any(r["status"] == "failed" for r in summary.rows) else 0
+
+
 def _info(args: argparse.Namespace) -> int:
     import torch
 
@@ -281,7 +511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
     try:
-        return {"predict": _predict, "video": _video, "info": _info}[args.command](args)
+        return {"predict": _predict, "video": _video, "info": _info, "describe": _describe,
+                "mesh": _mesh, "batch": _batch, "stereo": _stereo}[args.command](args)
     except _UsageError as e:
         parser.print_usage(sys.stderr)
         print(f"error: {e}", file=sys.stderr)

@@ -17,6 +17,7 @@ import streamlit as st
 from core.maps.stats import DepthHistogram, DepthStats, summarize
 from core.io.exports import jpeg_bytes
 from core.io.images import decode_image
+from core.geometry.intrinsics import FieldOfView, fov_from_exif
 from core.midas.predictor import Prediction, Predictor, load_predictor
 from core.maps import view as _view
 from core.maps.view import HISTOGRAM_BINS, SUMMARY_PERCENTILES
@@ -26,13 +27,14 @@ from ui.conversion_progress import load_showing_conversion
 __all__ = [
     "decode",
     "display_arrays",
+    "exif_fov",
     "get_predictor",
     "ground_truth_report",
     "kept_bytes",
     "photo_jpeg",
+    "orbit_video",
     "predict",
     "summary",
-    "video_depth",
 ]
 
 
@@ -97,6 +99,13 @@ def predict(
         notice.empty()
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def exif_fov(digest: str, _data: bytes) -> FieldOfView:
+    """The field of view the photo's EXIF gives (or the default, with why), read once per image."""
+    del digest  # only a cache key
+    return fov_from_exif(_data)
+
+
 @st.cache_data(max_entries=6, show_spinner=False)
 def summary(digest: str, size: int, weights_sha256: str, _depth: np.ndarray) -> tuple[DepthStats, DepthHistogram]:
     """Statistics and a fine histogram of the full-resolution map, in one sweep of it."""
@@ -142,13 +151,58 @@ def ground_truth_report(
     return _gt_report.ground_truth_report(_depth, _gt_m)
 
 
-@st.cache_data(max_entries=2, show_spinner="Reading the clip's depth…")
-def video_depth(result_id: str, _npz_path: str) -> tuple[np.ndarray, np.ndarray]:
-    """The Video page's ``.npz``: ``depth`` (frames, H, W) float16 and ``timestamps`` (frames,) seconds.
+# ---- Inside the Network (issue 15): a private copy of the network, its hooked pass and gradients
+from core.midas.inference_gate import InferenceGate  # noqa: E402
+from core.teaching import network_anatomy as _anatomy  # noqa: E402
+from core.teaching import network_receptive_field as _rf  # noqa: E402
 
-    ``result_id`` names one processing run (its output folder and the clip's SHA-256), so a new
-    run is a new entry. The whole array is read into memory: about 2 bytes a pixel a frame.
+
+@st.cache_resource(max_entries=2, show_spinner="Copying the network for a look inside…")
+def network_inspector(weights_path: str, weights_sha256: str, _gate: InferenceGate) -> _anatomy.NetworkInspector:
+    """A private copy of MiDaS small per weights file, shared by the students of the Inside the Network page.
+
+    Hooks and backward passes run only on this copy, never on :func:`get_predictor`'s network;
+    each pass holds a slot of ``_gate`` (the predictor's inference gate), so it queues like a prediction.
     """
-    del result_id  # only a cache key
-    with np.load(_npz_path, allow_pickle=False) as npz:
-        return npz["depth"], npz["timestamps"]
+    del weights_sha256  # only a cache key
+    return _anatomy.NetworkInspector.from_weights(weights_path, gate=_gate)
+
+
+@st.cache_data(max_entries=2, show_spinner="Running the network with hooks on every block…")
+def network_run(
+    digest: str, size: int, weights_sha256: str, _inspector: _anatomy.NetworkInspector, _rgb: np.ndarray
+) -> _anatomy.NetworkRun:
+    """One hooked forward pass per (image bytes, network size, weights): shapes, FLOPs, times, activations.
+
+    Raises:
+        core.midas.inference_gate.InferenceBusyError: no inference slot in time (never cached).
+    """
+    del digest, weights_sha256  # only cache keys
+    return _inspector.run(_rgb, size)
+
+
+@st.cache_data(max_entries=16, show_spinner="One backward pass through the network…")
+def network_influence(
+    digest: str, size: int, weights_sha256: str, x: int, y: int, _inspector: _anatomy.NetworkInspector,
+    _net_input: np.ndarray,
+) -> np.ndarray:
+    """hxw influence of every input pixel on output pixel (x, y): one backward pass per click, then cached.
+
+    Raises:
+        core.midas.inference_gate.InferenceBusyError: no inference slot in time (never cached).
+    """
+    del digest, size, weights_sha256  # only cache keys
+    return _rf.influence_map(_inspector.gradient(_net_input, y=y, x=x))
+
+
+# issue 14: the Stereo and 3D Photo page's orbit preview
+@st.cache_data(max_entries=2, show_spinner="Rendering the orbit video…")
+def orbit_video(
+    digest: str, size: int, weights_sha256: str, strength_pct: float, convergence: float, fill: str,
+    max_width: int, _rgb: np.ndarray, _depth: np.ndarray,
+) -> bytes:
+    """:func:`core.video.photo3d.orbit_mp4_bytes` once per photo, network size, weights and settings."""
+    from core.video.photo3d import orbit_mp4_bytes  # PyAV imported only for this page
+
+    del digest, size, weights_sha256  # only cache keys
+    return orbit_mp4_bytes(_rgb, _depth, strength_pct, convergence, fill=fill, max_width=max_width)

@@ -8,6 +8,7 @@ both export the same points for the same settings.
 from __future__ import annotations
 
 from core.geometry.pointcloud import CloudSettings
+from ui.intrinsics import current_fov
 from ui.settings import setting
 
 __all__ = ["cloud_settings"]
@@ -16,7 +17,7 @@ __all__ = ["cloud_settings"]
 def cloud_settings() -> CloudSettings:
     """The current settings from the session (defaults before the page was visited)."""
     return CloudSettings(
-        fov_deg=float(setting("pc_fov")),
+        fov_deg=current_fov().degrees,  # the shared intrinsics: EXIF, default or override
         scale=float(setting("pc_scale")),
         shift=float(setting("pc_shift")),
         keep_pct=tuple(setting("pc_keep_pct")),

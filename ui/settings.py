@@ -37,6 +37,17 @@ DEFAULTS: dict[str, Any] = {
     "pc_keep_pct": (0.0, 100.0),  # (near, far) percentiles of depth kept
     "pc_budget": 20_000,  # points: a slider step redraws in ~2 s in software WebGL, not 4-7 s (python -m bench.cloud_view)
     "pc_colors": "Image RGB",
+    # Camera intrinsics, shared by every 3D view (ui/intrinsics.py): pc_fov is the FOV override
+    "fov_mode": "From the photo",
+    "focal_px": None,  # a focal length in pixels, set when the user picks that mode
+    # 3D Mesh
+    "mesh_cut_on": True,
+    "mesh_cut": 0.1,  # relative depth jump: core.geometry.mesh.DEFAULT_CUT
+    "mesh_faces": 40_000,  # a slider step redraws in about a second; the downloads take their own budget
+    "mesh_export_faces": 200_000,
+    "mesh_width_mm": 100.0,
+    "mesh_relief_mm": 5.0,
+    "mesh_base_mm": 2.0,
     # Colormap Lab
     "lab_crop_auto": True,
     "lab_crop_x": 0.5,

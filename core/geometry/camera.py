@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-__all__ = ["pinhole_intrinsics", "unproject"]
+__all__ = ["fov_from_focal_px", "focal_px_from_fov", "pinhole_intrinsics", "unproject"]
 
 _REAL = (int, float, np.integer, np.floating)
 _OUT_DTYPES = (np.float32, np.float64)
@@ -60,6 +60,40 @@ def pinhole_intrinsics(
     fov = _check_fov(fov_deg)
     f = (width / 2.0) / math.tan(math.radians(fov) / 2.0)
     return f, f, width / 2.0 - 0.5, height / 2.0 - 0.5
+
+
+def focal_px_from_fov(width: int, fov_deg: float) -> float:
+    """Focal length in pixels of a camera ``width`` pixels wide with this horizontal field of view.
+
+    The ``fx`` of :func:`pinhole_intrinsics`: ``(width / 2) / tan(fov / 2)``.
+
+    Example:
+        >>> round(focal_px_from_fov(4, 90.0), 6)
+        2.0
+    """
+    width = _check_int(width, "width", 1)
+    return (width / 2.0) / math.tan(math.radians(_check_fov(fov_deg)) / 2.0)
+
+
+def fov_from_focal_px(width: int, focal_px: float) -> float:
+    """Horizontal field of view in degrees of a camera ``width`` pixels wide with focal length ``focal_px``.
+
+    The inverse of :func:`focal_px_from_fov`: ``2 * atan((width / 2) / focal_px)``.
+
+    Raises:
+        TypeError: a non-int width or a non-real focal length.
+        ValueError: a width below 1 or a focal length that is not a positive finite number.
+
+    Example:
+        >>> round(fov_from_focal_px(4, 2.0), 6)
+        90.0
+    """
+    width = _check_int(width, "width", 1)
+    if isinstance(focal_px, (bool, np.bool_)) or not isinstance(focal_px, _REAL):
+        raise TypeError(f"focal_px must be a real number, got {type(focal_px).__name__}")
+    if not (math.isfinite(focal_px) and focal_px > 0.0):
+        raise ValueError(f"focal_px must be a positive finite number of pixels, got {focal_px}")
+    return math.degrees(2.0 * math.atan((width / 2.0) / float(focal_px)))
 
 
 def _check_axis(index: np.ndarray | None, size: int, name: str) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 
 from core import workers
 from core.checks import is_int
+from core.io.metadata import DepthFacts, png_with_text
 from core.maps.normalize import sanitize, to_uint16
 from core.geometry.pointcloud import PointCloud
 
@@ -66,16 +67,23 @@ def file_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", name.rsplit(".", 1)[0]).strip("_") or "image"
 
 
-def png_bytes(image: np.ndarray) -> bytes:
+def png_bytes(image: np.ndarray, metadata: DepthFacts | None = None) -> bytes:
     """Encode an image as lossless PNG.
 
     Args:
         image: HxWx3 uint8 RGB, or HxW uint8 / uint16 grayscale.
+        metadata: the facts to write as text chunks (:mod:`core.io.metadata`), e.g.
+            ``facts.heatmap(cmap, lo, hi)`` for a heatmap; None for a PNG for the screen.
 
     Returns:
         The PNG file contents.
     """
-    return _encode(".png", image, [], (np.uint8, np.uint16))
+    png = _encode(".png", image, [], (np.uint8, np.uint16))
+    if metadata is None:
+        return png
+    if not isinstance(metadata, DepthFacts):
+        raise TypeError(f"metadata must be a core.io.metadata.DepthFacts or None, got {type(metadata).__name__}")
+    return png_with_text(png, metadata.text_fields())
 
 
 def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
@@ -127,18 +135,37 @@ def _encode(ext: str, image: np.ndarray, params: list[int], gray_dtypes: tuple[t
     return buf.tobytes()
 
 
-def png16_bytes(depth: np.ndarray, lo: float | None = None, hi: float | None = None) -> bytes:
+def png16_bytes(
+    depth: np.ndarray, lo: float | None = None, hi: float | None = None, metadata: DepthFacts | None = None
+) -> bytes:
     """Encode a depth map as a 16-bit grayscale PNG, near (large values) = 65535.
 
     Args:
         depth: HxW map (relative inverse depth).
         lo: value stored as 0; defaults to the finite minimum.
         hi: value stored as 65535; defaults to the finite maximum.
+        metadata: the prediction's facts (:func:`core.io.metadata.facts_for`); written as text
+            chunks with the window actually used (``metadata.png16(lo, hi)``).
 
     Returns:
         The PNG file contents; decodes (cv2.IMREAD_UNCHANGED) to ``to_uint16(depth, lo, hi)``.
     """
-    return png_bytes(to_uint16(depth, lo, hi))  # HxW float -> HxW uint16
+    codes = to_uint16(depth, lo, hi)  # HxW float -> HxW uint16
+    if metadata is None:
+        return png_bytes(codes)
+    if lo is None or hi is None:
+        data_lo, data_hi = _finite_extent(depth)
+        lo, hi = data_lo if lo is None else lo, data_hi if hi is None else hi
+    return png_bytes(codes, metadata.png16(float(lo), float(hi)))
+
+
+def _finite_extent(depth: np.ndarray) -> tuple[float, float]:
+    """The finite minimum and maximum of the map as float32 (0, 0 when nothing is finite), as to_uint16 uses."""
+    arr = np.asarray(depth, dtype=np.float32)
+    finite = np.isfinite(arr)
+    if not finite.any():
+        return 0.0, 0.0
+    return float(arr.min(where=finite, initial=np.inf)), float(arr.max(where=finite, initial=-np.inf))
 
 
 def npy_bytes(depth: np.ndarray) -> bytes:

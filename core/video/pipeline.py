@@ -17,7 +17,10 @@ half-written file behind.
 
 The ``.npz`` holds ``depth``, float16 (frames, H, W), each frame exactly
 ``predictor.predict(frame.rgb)`` rounded to float16 (relative error at most 2**-11, about
-4.9e-4), and ``timestamps``, float64 (frames,), in seconds from the first frame.
+4.9e-4), and ``timestamps``, float64 (frames,), in seconds from the first frame. Its members
+are stored uncompressed, so :func:`open_depth_npz` reads one frame, or one pixel of every
+frame, without loading the clip; :class:`Display` (on the result) redraws any frame exactly as
+the heatmap video shows it, from that frame's scale and shift and the clip's window.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import io
 import os
 import queue
 import shutil
+import struct
 import tempfile
 import threading
 import time
@@ -38,12 +42,16 @@ from typing import TypeVar
 import numpy as np
 
 from core.io.exports import png16_bytes, side_by_side
+from core.io.metadata import DepthFacts, facts_for, sidecar_bytes, sidecar_name
 from core.maps.colormaps import COLORMAPS, colorize
 from core.video.reader import MAX_VIDEO_SECONDS, Sampling, VideoDecodeError, VideoFrame, probe_video, read_frames
 from core.video.stable import MODES, Aligner, clip_window, flicker, normalized
 from core.video.writer import Mp4Writer
 
-__all__ = ["VideoCancelled", "VideoResult", "depth_over_time", "png16_zip", "process_video"]
+__all__ = [
+    "Display", "FramesOnDisk", "VideoCancelled", "VideoResult", "depth_over_time", "open_depth_npz", "png16_zip",
+    "process_video",
+]
 
 _T = TypeVar("_T")
 _AHEAD = 4  # frames decoded (or waiting to be encoded) ahead of the main thread
@@ -52,6 +60,45 @@ _COPY_CHUNK = 8 << 20  # bytes copied at a time from the temporary depth file in
 
 class VideoCancelled(Exception):
     """``cancel()`` returned True: processing stopped and no output file was left behind."""
+
+
+@dataclass(frozen=True)
+class Display:
+    """How the heatmap video drew each frame from its raw depth: 16 bytes a frame, not the maps.
+
+    Attributes:
+        mode: one of :data:`core.video.stable.MODES`.
+        scale: (frames,) float64, each frame's alignment ``scale`` (1 in per-frame mode).
+        shift: (frames,) float64, each frame's alignment ``shift`` (0 in per-frame mode).
+        window: the clip's display window ``(lo, hi)`` in stable mode, None in per-frame mode.
+    """
+
+    mode: str
+    scale: np.ndarray
+    shift: np.ndarray
+    window: tuple[float, float] | None
+
+    def shown(self, k: int, raw: np.ndarray) -> np.ndarray:
+        """Frame ``k`` normalised as the heatmap video shows it: near = 1, far = 0.
+
+        Args:
+            k: frame index, 0 <= k < frames.
+            raw: HxW raw depth of frame ``k`` (the ``.npz``'s, float16 or float32).
+
+        Returns:
+            HxW float32 in [0, 1]: ``scale[k] * raw + shift[k]`` in the clip's window (stable),
+            or ``raw`` min-max normalised on its own (per-frame).
+
+        Example:
+            >>> d = Display("stable", np.array([2.0]), np.array([1.0]), (1.0, 5.0))
+            >>> d.shown(0, np.array([[0.0, 1.0, 2.0]], np.float32)).tolist()
+            [[0.0, 0.5, 1.0]]
+        """
+        if not 0 <= k < len(self.scale):
+            raise IndexError(f"frame {k} out of range for {len(self.scale)} frames")
+        aligned = np.asarray(raw, np.float32) * np.float32(self.scale[k])  # HxW float16 -> float32
+        aligned += np.float32(self.shift[k])  # the same float32 steps as Aligner.align
+        return normalized(aligned, self.mode, self.window)
 
 
 @dataclass(frozen=True)
@@ -67,6 +114,8 @@ class VideoResult:
             static pixels, in the chosen mode; None when no pair of frames had a static pixel.
         flicker_per_frame: the same figure with per-frame min-max normalisation, the baseline.
         seconds: wall time of the whole run.
+        display: each frame's scale and shift and the window: :meth:`Display.shown` redraws
+            frame k of the heatmap video from frame k of the ``.npz``.
     """
 
     depth_mp4: Path
@@ -76,6 +125,7 @@ class VideoResult:
     flicker: float | None
     flicker_per_frame: float | None
     seconds: float
+    display: Display | None = None
 
 
 def process_video(
@@ -94,7 +144,8 @@ def process_video(
     """Predict depth for every (sampled) frame of a clip and write three files.
 
     Writes ``out_dir/<stem>_depth.mp4``, ``<stem>_side_by_side.mp4`` and ``<stem>_depth.npz``
-    (replacing files of those names), all at the clip's displayed size (the MP4s padded to
+    (replacing files of those names), and ``<stem>_depth.npz.json``, the sidecar that says what the
+    ``.npz`` holds (:mod:`core.io.metadata`; when the predictor has ``.info``), all at the clip's displayed size (the MP4s padded to
     even sizes as :class:`core.video.writer.Mp4Writer` does).
 
     Args:
@@ -139,7 +190,7 @@ def process_video(
     stop = _Stopper(cancel)
     try:
         raw_path, aligned_path = work / "raw.f16", work / "aligned.f32"
-        timestamps, shape, flicker_per_frame = _predict_pass(
+        timestamps, shape, flicker_per_frame, fits = _predict_pass(
             frames_of, predictor, mode, raw_path, aligned_path, stop, progress, total, start
         )
         frames = len(timestamps)
@@ -147,10 +198,15 @@ def process_video(
             raise VideoDecodeError(
                 "No frame of this video was left to process: pick another clip or sample more frames."
             )
-        aligned = _FramesOnDisk(aligned_path, np.float32, shape, frames)
+        aligned = FramesOnDisk(aligned_path, np.float32, shape, frames)
         window = clip_window(aligned) if mode != "per-frame" else None
         staged = {kind: work / path.name for kind, path in final.items()}
         _write_npz(staged["npz"], raw_path, shape, np.asarray(timestamps, np.float64))
+        sidecar = _npz_sidecar(predictor, shape, frames)  # what the .npz holds, in <stem>_depth.npz.json
+        if sidecar is not None:
+            final["npz_json"] = out / sidecar_name(final["npz"].name)
+            staged["npz_json"] = work / final["npz_json"].name
+            staged["npz_json"].write_bytes(sidecar)
         raw_path.unlink()
         shown_flicker = _encode_pass(
             frames_of, aligned, mode, window, cmap, _output_fps(info.fps, sampling, timestamps),
@@ -170,6 +226,7 @@ def process_video(
         flicker=shown_flicker,
         flicker_per_frame=flicker_per_frame,
         seconds=time.perf_counter() - start,
+        display=Display(mode, fits[:, 0].copy(), fits[:, 1].copy(), window),
     )
 
 
@@ -215,10 +272,14 @@ class _Stopper:
 def _predict_pass(
     frames_of: Callable[[], Iterator[VideoFrame]], predictor, mode: str, raw_path: Path, aligned_path: Path,
     stop: _Stopper, progress, total: int | None, start: float,
-) -> tuple[list[float], tuple[int, int], float | None]:
-    """Decode, predict and align every frame; append the maps to the two files as they come."""
+) -> tuple[list[float], tuple[int, int], float | None, np.ndarray]:
+    """Decode, predict and align every frame; append the maps to the two files as they come.
+
+    Returns the timestamps, the frame size, the per-frame flicker and each frame's (scale, shift).
+    """
     aligner = Aligner(mode)
     timestamps: list[float] = []  # 8 bytes a frame: fine for any clip the reader accepts
+    fits: list[tuple[float, float]] = []  # 16 bytes a frame
     shape: tuple[int, int] = (0, 0)
     flickers = _FlickerMean()
     prev: tuple[np.ndarray, np.ndarray] | None = None  # (per-frame normalised map, rgb) of the last frame
@@ -229,6 +290,8 @@ def _predict_pass(
             depth = predictor.predict(frame.rgb)  # HxWx3 uint8 -> HxW float32
             raw.write(depth.astype("<f2").tobytes())  # the .npz keeps the raw prediction
             aligned.write(np.ascontiguousarray(aligner.align(depth), "<f4").tobytes())
+            fit = aligner.last_fit
+            fits.append((fit.scale, fit.shift) if fit is not None else (1.0, 0.0))  # None: per-frame mode
             norm = normalized(depth, "per-frame", None)  # the baseline the stable mode is compared to
             if prev is not None:
                 flickers.add(flicker(prev[0], norm, prev[1], frame.rgb))
@@ -236,11 +299,11 @@ def _predict_pass(
             timestamps.append(frame.timestamp_s)
             if progress is not None:
                 progress(len(timestamps), total, time.perf_counter() - start)
-    return timestamps, shape, flickers.value()
+    return timestamps, shape, flickers.value(), np.asarray(fits, np.float64).reshape(-1, 2)
 
 
 def _encode_pass(
-    frames_of: Callable[[], Iterator[VideoFrame]], aligned: _FramesOnDisk, mode: str, window, cmap: str, fps: float,
+    frames_of: Callable[[], Iterator[VideoFrame]], aligned: FramesOnDisk, mode: str, window, cmap: str, fps: float,
     staged: dict[str, Path], stop: _Stopper, progress, frames: int, start: float,
 ) -> float | None:
     """Decode again; colorize each displayed map and encode both videos. Returns the shown flicker."""
@@ -296,18 +359,28 @@ class _FlickerMean:
         return self._sum / self._n if self._n else None
 
 
-class _FramesOnDisk(Sequence):
-    """(frames, H, W) maps in a raw little-endian file, read one frame per index.
+class FramesOnDisk(Sequence):
+    """(frames, H, W) maps stored raw, little-endian, C order, in a file: read a frame per index.
 
     Plain reads, not a memory map: a mapped file's pages count towards the process's resident
-    memory once touched, which would grow with the clip's length.
+    memory once touched, which would grow with the clip's length. Indexing gives one HxW
+    float32 frame; :meth:`pixels` reads a few pixels of every frame. :func:`open_depth_npz`
+    opens the ``depth`` of a :func:`process_video` ``.npz`` as one.
+
+    Args:
+        path: the file.
+        dtype: the stored dtype, e.g. ``np.float16``.
+        shape: (H, W) of a frame.
+        frames: number of frames.
+        offset: byte offset of frame 0 in the file.
     """
 
-    def __init__(self, path: Path, dtype, shape: tuple[int, int], frames: int) -> None:
-        self._path = path
+    def __init__(self, path: str | os.PathLike, dtype, shape: tuple[int, int], frames: int, offset: int = 0) -> None:
+        self._path = Path(path)
         self._dtype = np.dtype(dtype).newbyteorder("<")
-        self.shape = (frames, *shape)
-        self._frame_bytes = shape[0] * shape[1] * self._dtype.itemsize
+        self.shape = (int(frames), int(shape[0]), int(shape[1]))
+        self._offset = int(offset)
+        self._frame_bytes = self.shape[1] * self.shape[2] * self._dtype.itemsize
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -318,9 +391,101 @@ class _FramesOnDisk(Sequence):
         if not -len(self) <= k < len(self):
             raise IndexError(f"frame {k} out of range for {len(self)} frames")
         with open(self._path, "rb") as f:
-            f.seek((k % len(self)) * self._frame_bytes)
+            f.seek(self._offset + (k % len(self)) * self._frame_bytes)
             data = f.read(self._frame_bytes)
+        if len(data) != self._frame_bytes:
+            raise ValueError(f"{self._path.name} ends inside frame {k}: the file is truncated, process the clip again")
         return np.frombuffer(data, self._dtype).reshape(self.shape[1:]).astype(np.float32)
+
+    def pixels(self, points: Sequence[tuple[int, int]]) -> np.ndarray:
+        """(frames, len(points)) float32: column j is pixel ``points[j] = (x, y)`` in every frame.
+
+        Reads ``len(points)`` values a frame, not the frames: fast and small for a long clip.
+        The points must lie inside the frame (:func:`depth_over_time` checks them).
+        """
+        size = self._dtype.itemsize
+        within = [(int(y) * self.shape[2] + int(x)) * size for x, y in points]  # byte offsets inside a frame
+        out = np.empty((len(self), len(within)), self._dtype)
+        fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            for k in range(len(self)):
+                start = self._offset + k * self._frame_bytes
+                for j, at in enumerate(within):
+                    out[k, j] = np.frombuffer(_pread(fd, size, start + at), self._dtype)[0]
+        finally:
+            os.close(fd)
+        return out.astype(np.float32)
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes at ``offset`` (``os.pread`` where the OS has it, as on Windows it is not)."""
+    if hasattr(os, "pread"):
+        data = os.pread(fd, size, offset)
+    else:  # pragma: no cover - Windows
+        os.lseek(fd, offset, os.SEEK_SET)
+        data = os.read(fd, size)
+    if len(data) != size:
+        raise ValueError("the depth file is truncated: process the clip again")
+    return data
+
+
+def open_depth_npz(path: str | os.PathLike) -> tuple[FramesOnDisk, np.ndarray]:
+    """The ``depth`` and ``timestamps`` of a :func:`process_video` ``.npz``, depth left on disk.
+
+    ``np.load(mmap_mode=...)`` cannot map an array inside a zip; this can, because the
+    pipeline stores the members uncompressed: ``depth`` is read from its place in the file, one
+    frame (or one pixel a frame) at a time. Only ``timestamps`` (8 bytes a frame) is loaded.
+
+    Args:
+        path: the ``<stem>_depth.npz``.
+
+    Returns:
+        ``(depth, timestamps)``: depth as a :class:`FramesOnDisk` of shape (frames, H, W) whose
+        frames are float32, timestamps float64 (frames,) in seconds.
+
+    Raises:
+        ValueError: the file is not such an ``.npz`` (no ``depth``, a compressed member, ...).
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("depth.npy")
+            with zf.open("timestamps.npy") as member:
+                timestamps = np.lib.format.read_array(member, allow_pickle=False)
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise ValueError("its depth is compressed")
+        with open(path, "rb") as f:
+            f.seek(info.header_offset)
+            signature, name_len, extra_len = struct.unpack("<4s22xHH", f.read(30))  # the member's local header
+            if signature != b"PK\x03\x04":
+                raise ValueError("its zip directory points at no member")
+            f.seek(info.header_offset + 30 + name_len + extra_len)
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(f)
+            offset = f.tell()
+    except (OSError, KeyError, zipfile.BadZipFile, struct.error, ValueError) as e:
+        raise ValueError(
+            f"{path.name} is not a depth .npz written by core.video (uncompressed `depth` and `timestamps`): "
+            f"process the clip again ({e})"
+        ) from e
+    if len(shape) != 3 or fortran_order or dtype.kind != "f" or len(timestamps) != shape[0]:
+        raise ValueError(f"{path.name}: `depth` must be C-order float (frames, H, W) with one timestamp a frame, "
+                         f"got {dtype} {shape} and {len(timestamps)} timestamps: process the clip again")
+    return FramesOnDisk(path, dtype, shape[1:], shape[0], offset), timestamps
+
+
+def _npz_sidecar(predictor, shape: tuple[int, int], frames: int) -> bytes | None:
+    """The ``.npz``'s JSON sidecar (:mod:`core.io.metadata`), or None for a predictor without ``.info``."""
+    info = getattr(predictor, "info", None)
+    if info is None:
+        return None
+    facts = facts_for(info, shape[1], shape[0]).raw("float16", (frames, *shape))
+    return sidecar_bytes(
+        facts,
+        depth="float16 (frames, H, W): each frame's raw prediction, relative inverse depth, larger = nearer",
+        timestamps="float64 (frames,): seconds from the first frame",
+    )
 
 
 def _write_npz(path: Path, raw_path: Path, shape: tuple[int, int], timestamps: np.ndarray) -> None:
@@ -424,7 +589,7 @@ class _Behind:
             raise self._error
 
 
-def png16_zip(depth: np.ndarray) -> bytes:
+def png16_zip(depth: np.ndarray | FramesOnDisk, facts: DepthFacts | None = None) -> bytes:
     """A zip of one 16-bit grayscale PNG per frame, ``frame_00000.png``, ..., with one window for the clip.
 
     Every frame is quantised with the same window, the finite minimum and maximum over the whole
@@ -432,7 +597,10 @@ def png16_zip(depth: np.ndarray) -> bytes:
     is written as ``window.txt`` so the values can be mapped back.
 
     Args:
-        depth: (frames, H, W) relative inverse depth, as the ``depth`` array of the ``.npz``.
+        depth: (frames, H, W) relative inverse depth, as the ``depth`` array of the ``.npz``,
+            or the :class:`FramesOnDisk` of :func:`open_depth_npz` (read a frame at a time).
+        facts: the clip's facts (e.g. read from the ``.npz``'s sidecar); each PNG then states them
+            in text chunks, with the clip's window and its ``frame`` number.
 
     Returns:
         The zip file contents.
@@ -442,7 +610,7 @@ def png16_zip(depth: np.ndarray) -> bytes:
         >>> names
         ['frame_00000.png', 'frame_00001.png', 'window.txt']
     """
-    if not isinstance(depth, np.ndarray) or depth.ndim != 3 or depth.shape[0] < 1:
+    if not _is_frames(depth) or depth.shape[0] < 1:
         raise ValueError(f"depth must be a (frames, H, W) array with at least one frame, got {getattr(depth, 'shape', type(depth))}")
     lo, hi = np.inf, -np.inf
     for frame in depth:  # one frame at a time: no float32 copy of the clip
@@ -454,16 +622,22 @@ def png16_zip(depth: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
         for k, frame in enumerate(depth):
-            zf.writestr(f"frame_{k:05d}.png", png16_bytes(frame.astype(np.float32), lo, hi))  # HxW -> HxW uint16
+            meta = None if facts is None else facts.with_extra(frame=str(k))
+            zf.writestr(f"frame_{k:05d}.png", png16_bytes(frame.astype(np.float32), lo, hi, meta))  # HxW -> uint16
         zf.writestr("window.txt", f"0 = {lo!r}, 65535 = {hi!r} (relative inverse depth, unitless)\n")
     return buffer.getvalue()
 
 
-def depth_over_time(depth: np.ndarray, points: Sequence[tuple[int, int]]) -> np.ndarray:
+def _is_frames(depth: object) -> bool:
+    return isinstance(depth, FramesOnDisk) or (isinstance(depth, np.ndarray) and depth.ndim == 3)
+
+
+def depth_over_time(depth: np.ndarray | FramesOnDisk, points: Sequence[tuple[int, int]]) -> np.ndarray:
     """The raw depth of a few pixels in every frame.
 
     Args:
-        depth: (frames, H, W) relative inverse depth.
+        depth: (frames, H, W) relative inverse depth, or the :class:`FramesOnDisk` of
+            :func:`open_depth_npz` (reads only those pixels).
         points: (x, y) pixel positions, 0 <= x < W, 0 <= y < H.
 
     Returns:
@@ -473,11 +647,13 @@ def depth_over_time(depth: np.ndarray, points: Sequence[tuple[int, int]]) -> np.
         >>> depth_over_time(np.arange(8, dtype=np.float32).reshape(2, 2, 2), [(1, 0)]).tolist()
         [[1.0], [5.0]]
     """
-    if not isinstance(depth, np.ndarray) or depth.ndim != 3:
+    if not _is_frames(depth):
         raise ValueError(f"depth must be a (frames, H, W) array, got {getattr(depth, 'shape', type(depth))}")
     height, width = depth.shape[1:]
     for x, y in points:
         if not (0 <= int(x) < width and 0 <= int(y) < height):
             raise ValueError(f"point ({x}, {y}) is outside the {width}x{height} frame")
+    if isinstance(depth, FramesOnDisk):
+        return depth.pixels(points)
     columns = [depth[:, int(y), int(x)].astype(np.float32) for x, y in points]
     return np.stack(columns, axis=1) if columns else np.zeros((depth.shape[0], 0), np.float32)

@@ -21,6 +21,13 @@ __all__ = ["Mp4Writer"]
 
 _TIME_BASE = Fraction(1, 90000)  # MPEG's 90 kHz clock: exact for 24, 25, 30, 29.97, 50 and 60 fps
 
+#: libx264 options besides crf. x264's defaults at ``preset=fast`` look 30 frames ahead
+#: (``rc-lookahead``) and size their thread pool by the cores: the two writers of a
+#: 960x540 clip (heatmap, and 1920x540 side by side) then held about 260 MB of frames.
+#: 10 frames ahead and 2 threads hold about 150 MB for files of the same size (within 5%,
+#: measured on noise, the worst case) and no slower on 2 cores.
+X264_OPTIONS = {"preset": "fast", "rc-lookahead": "10", "threads": "2"}
+
 
 class Mp4Writer:
     """H.264 (libx264, yuv420p) MP4 writer; a context manager.
@@ -51,7 +58,7 @@ class Mp4Writer:
         self._coded = (self.width + self.width % 2, self.height + self.height % 2)  # even for yuv420p
         self._container = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
         self._stream = self._container.add_stream(
-            "libx264", rate=Fraction(self.fps).limit_denominator(1001), options={"crf": str(int(crf)), "preset": "fast"}
+            "libx264", rate=Fraction(self.fps).limit_denominator(1001), options={"crf": str(int(crf)), **X264_OPTIONS}
         )
         self._stream.width, self._stream.height = self._coded
         self._stream.pix_fmt = "yuv420p"

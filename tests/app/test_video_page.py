@@ -1,10 +1,12 @@
 """The Video page (issue 13, items 3 and 6) as a user meets it.
 
 AppTests upload clips made by :func:`tests.video.clips.make_clip`, press Process and check what
-the page shows: both videos, the flicker figures, the downloads, the frame scrubber and the
-depth-over-time chart; a text file named ``.mp4`` gets the reader's one message and the next good
-upload works. The browser journey (marked ``browser``) does the same in headless Chromium and
-saves ``artifacts/screenshots/video_page.png``.
+the page shows: both videos, the flicker figures, the downloads, the frame scrubber (the frame as
+the stable heatmap video draws it) and the depth-over-time chart of typed pixels; a text file
+named ``.mp4`` gets the reader's one message and the next good upload works. The browser journey
+(marked ``browser``) does the same in headless Chromium, clicks two pixels on the frame and finds
+two markers and two named lines, and saves ``artifacts/screenshots/video_page.png`` and
+``video_depth_over_time.png``.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from core.maps.colormaps import colorize
 from core.video.reader import VideoDecodeError, probe_video
 from core.video.stable import normalized
 from tests.app.test_dashboard import image_by_caption
-from tests.app.test_measure_pages import _values
+from tests.app.test_measure_pages import _chart, _values
 from tests.shown_images import shown_image
 from tests.app.test_teaching_pages import DASHBOARD, TIMEOUT
-from tests.browser_support import UI_TIMEOUT, full_page_screenshot, go_to, wait_idle
+from tests.browser_support import SCREENSHOTS, UI_TIMEOUT, full_page_screenshot, go_to, wait_idle
 from tests.video.clips import make_clip
 
 FRAMES, SIZE = 6, (64, 48)  # a tiny clip: six predictions at N=256
@@ -109,22 +111,47 @@ def test_processing_a_clip_shows_both_videos_flicker_downloads_and_scrubber(vide
         png = cv2.imdecode(np.frombuffer(zf.read(pngs[0]), np.uint8), cv2.IMREAD_UNCHANGED)
     assert png.dtype == np.uint16 and png.shape == (SIZE[1], SIZE[0])
 
-    # the scrubber: frame 3's heatmap and histogram
+    # the scrubber: frame 3's heatmap, drawn as the stable heatmap video draws it, and its histogram
     at.slider(key="video_frame").set_value(3).run()
     assert not at.exception, at.exception
-    shown = shown_image(image_by_caption(at, "Frame 3 at 0.30 s").value[0])
-    d = depth[3].astype(np.float32)
-    assert np.array_equal(shown, colorize(normalized(d, "per-frame", None), "inferno", 0.0, 1.0))  # lossless PNG
-    (hist,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    assert sum(_values(hist["data"][0]["y"])) == d.size
+    assert any("Frame 3 at 0.30 s · as the heatmap video shows it (aligned" in c.value for c in at.caption)
+    picture, hist = _charts(at)
+    image = picture["data"][0]
+    assert image["type"] == "image"
+    z = image["z"]  # the picture's pixels: a typed array, or nested lists
+    shape = tuple(int(n) for n in str(z.get("shape", "")).split(",")) if isinstance(z, dict) else None
+    shown = np.asarray(_values(z), np.uint8).reshape(shape) if shape else np.asarray(z, np.uint8)
+    display = result["display"]
+    want = colorize(display.shown(3, depth[3]), "inferno", 0.0, 1.0)
+    assert np.array_equal(shown, want)  # lossless PNG
+    on_its_own = colorize(normalized(depth[3].astype(np.float32), "per-frame", None), "inferno", 0.0, 1.0)
+    assert not np.array_equal(shown, on_its_own)  # the raw frame normalised alone is not what the video shows
+    assert sum(_values(hist["data"][0]["y"])) == depth[3].size
 
-    # depth over time at the typed pixel
-    at.number_input(key="video_pt0_x").set_value(5)
-    at.number_input(key="video_pt0_y").set_value(7).run()
+    # depth over time: no pixel yet; two typed pixels give two named lines, with markers on the frame
+    assert not at.get("vega_lite_chart") and any("Click up to 5 pixels" in i.value for i in at.info)
+    for x, y in ((5, 7), (60, 40)):
+        at.number_input(key="video_type_x").set_value(x)
+        at.number_input(key="video_type_y").set_value(y)
+        at.button(key="video_type_add").click().run()
+        assert not at.exception, at.exception
     (chart,) = at.get("vega_lite_chart")
-    spec = json.loads(chart.proto.spec)
-    assert "relative inverse depth" in json.dumps(spec)
-    assert "(5, 7)" in str(chart.proto)  # the typed pixel names a line
+    assert "relative inverse depth" in chart.proto.spec
+    assert "P1 (5, 7)" in str(chart.proto) and "P2 (60, 40)" in str(chart.proto)
+    picture, _ = _charts(at)
+    (picked,) = [t for t in picture["data"] if t.get("name") == "picked"]
+    assert list(_values(picked["x"])) == [5, 60] and list(_values(picked["y"])) == [7, 40]
+    assert at.session_state["video_points"] == [(5, 7), (60, 40)]
+
+    at.button(key="video_points_clear").click().run()
+    assert not at.get("vega_lite_chart") and at.session_state["video_points"] == []
+
+
+def _charts(at: AppTest) -> list[dict]:
+    """The scrubber's Plotly figures as JSON: the clickable frame, then the histogram."""
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(figures) == 2, [f["data"][0]["type"] for f in figures]
+    return sorted(figures, key=lambda f: f["data"][0]["type"] != "image")
 
 
 @pytest.mark.browser
@@ -159,4 +186,41 @@ def test_browser_cancel_then_process_a_clip_and_scrub(page, tmp_path):
     )
     assert page.locator('[data-testid="stSlider"]').filter(has_text="Frame").count() == 1
     page.get_by_text("Frame 0 at 0.00 s").first.wait_for(timeout=UI_TIMEOUT)
+
+    # depth over time: click two pixels on the frame; two markers, two named lines
+    page.get_by_text("Click up to 5 pixels").first.wait_for(timeout=UI_TIMEOUT)
+    for n, (x, y) in enumerate(((10, 20), (50, 30)), start=1):
+        _click_frame(page, x, y)
+        page.wait_for_function(
+            "n => { const gd = document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
+            " const t = gd && gd.data.find(d => d.name === 'picked'); return t && t.x.length === n; }",
+            arg=n, timeout=UI_TIMEOUT,
+        )
+        wait_idle(page, UI_TIMEOUT)
+    picked = _chart(page, 0, "const t = gd.data.find(d => d.name === 'picked'); return [Array.from(t.x), Array.from(t.y)];")
+    assert picked == [[10, 50], [20, 30]]
+    chart = page.locator('[data-testid="stVegaLiteChart"]')
+    chart.first.wait_for(timeout=UI_TIMEOUT)
+    lines = page.evaluate(
+        "() => { const v = [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')];"
+        " return v.map(e => e.innerText + ' ' + (e.querySelector('svg') ? e.querySelector('svg').textContent : '')); }"
+    )
+    chart.first.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENSHOTS / "video_depth_over_time.png"))
+    assert len(lines) == 1 and "P1 (10, 20)" in lines[0] and "P2 (50, 30)" in lines[0], lines
     full_page_screenshot(page, "video_page")
+
+
+def _click_frame(page, x: int, y: int) -> None:
+    """Click pixel (x, y) of the scrubber's frame through the axes Plotly drew (hover first, as a mouse does)."""
+    frame = page.locator('[data-testid="stPlotlyChart"]').first
+    frame.locator(".nsewdrag").first.wait_for(state="visible", timeout=UI_TIMEOUT)
+    frame.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    sx, sy = _chart(page, 0, f"const L = gd._fullLayout, r = gd.getBoundingClientRect(); "
+                             f"return [r.left + L.xaxis._offset + L.xaxis.d2p({x}), "
+                             f"r.top + L.yaxis._offset + L.yaxis.d2p({y})];")
+    page.mouse.move(sx, sy)
+    page.wait_for_timeout(400)
+    page.mouse.click(sx, sy)

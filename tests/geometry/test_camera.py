@@ -166,3 +166,25 @@ def test_unproject_pixels_validation() -> None:
         unproject([True], 60.0, pixels=([1.0], [1.0]), image_size=(4, 4))
     with pytest.raises(ValueError, match="width must be >= 1"):
         unproject([1.0], 60.0, pixels=([1.0], [1.0]), image_size=(4, 0))
+
+
+# ---------------------------------------------------------------- focal length in pixels <-> field of view
+
+
+@pytest.mark.parametrize("width, fov", [(4, 90.0), (640, 60.0), (4000, 12.5), (1, 170.0)])
+def test_focal_px_and_fov_are_inverse(width: int, fov: float) -> None:
+    from core.geometry.camera import focal_px_from_fov, fov_from_focal_px
+
+    f = focal_px_from_fov(width, fov)
+    assert f == pytest.approx(pinhole_intrinsics(width, 3, fov)[0], rel=1e-12)
+    assert fov_from_focal_px(width, f) == pytest.approx(fov, rel=1e-12)
+
+
+@pytest.mark.parametrize("focal", [0.0, -5.0, float("inf"), float("nan")])
+def test_fov_from_focal_px_rejects_bad_focal(focal: float) -> None:
+    from core.geometry.camera import fov_from_focal_px
+
+    with pytest.raises(ValueError, match="focal_px"):
+        fov_from_focal_px(640, focal)
+    with pytest.raises(TypeError, match="focal_px"):
+        fov_from_focal_px(640, "500")

@@ -193,3 +193,110 @@ def _png_header_only(width: int, height: int) -> bytes:
     """A PNG that declares ``width`` x ``height`` pixels: its signature and IHDR chunk only."""
     chunk = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+# --- issue 14: predict --format, and describe (files that say what they hold) ---
+
+
+def test_predict_format_writes_each_float_file_and_describe_reads_their_fields(golden_dir, reference_weights,
+                                                                               tmp_path, capsys):
+    from core.io.float_maps import read_exr, read_pfm
+    from core.io.metadata import read_sidecar
+    from core.midas.download import sha256_file
+
+    out = tmp_path / "out"
+    code, err = _run(["predict", golden_dir / "case0_640x480.png", "--out", out, "--weights", reference_weights,
+                      "--format", "png16,npy,pfm,exr"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["case0_640x480_depth16.png", "case0_640x480.npy", "case0_640x480.npy.json", "case0_640x480.pfm",
+         "case0_640x480.pfm.json", "case0_640x480.exr"])  # no heatmap: it was not asked for
+    assert f"-> {out / 'case0_640x480'}_depth16.png, .npy, .pfm, .exr in" in err
+    depth = np.load(out / "case0_640x480.npy", allow_pickle=False)
+    pfm, scale = read_pfm((out / "case0_640x480.pfm").read_bytes())
+    channels, header = read_exr((out / "case0_640x480.exr").read_bytes())
+    assert scale == 1.0 and pfm.tobytes() == depth.tobytes()  # the same float32 map, bit for bit
+    assert list(channels) == ["Y"] and channels["Y"].tobytes() == depth.tobytes()
+
+    sha = sha256_file(reference_weights)
+    text = Image.open(out / "case0_640x480_depth16.png").text  # Pillow reads the chunks
+    assert text["weights_sha256"] == sha and text["network_size"] == "256" and text["source_size"] == "640x480"
+    assert (float(text["value_at_0"]), float(text["value_at_max"])) == (float(depth.min()), float(depth.max()))
+    for sidecar in ("case0_640x480.npy.json", "case0_640x480.pfm.json"):
+        record = read_sidecar((out / sidecar).read_bytes())
+        assert record["weights_sha256"] == sha and record["shape"] == "480x640"
+        assert record["content"] == "relative inverse depth" and record["encoding"].startswith("float32")
+    assert header["weights_sha256"] == sha
+
+    names = ["case0_640x480_depth16.png", "case0_640x480.npy", "case0_640x480.pfm", "case0_640x480.exr"]
+    code = main(["describe", *(str(out / n) for n in names)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    blocks = printed.split(f"{out}/")[1:]
+    assert [b.split(":", 1)[0] for b in blocks] == names
+    for block in blocks:
+        assert f"weights_sha256: {sha}" in " ".join(block.split())
+        assert "content: relative inverse depth" in " ".join(block.split())
+        assert "network_size: 256" in " ".join(block.split()) and "source_size: 640x480" in " ".join(block.split())
+    assert "file: PFM, grayscale 640x480, float32 little-endian" in " ".join(blocks[2].split())
+
+
+def test_predict_default_files_state_their_fields_too(golden_dir, reference_weights, tmp_path, capsys):
+    code, err = _run(["predict", golden_dir / "case6_300x300.png", "--out", tmp_path, "--weights", reference_weights,
+                      "--colormap", "turbo"], capsys)
+    assert code == 0, err
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "case6_300x300.npy", "case6_300x300.npy.json", "case6_300x300_depth.png", "case6_300x300_depth16.png"}
+    heat = Image.open(tmp_path / "case6_300x300_depth.png").text
+    assert "turbo" in heat["encoding"] and heat["max_code"] == "255" and heat["near"] == "the last colour of turbo"
+
+
+@pytest.mark.parametrize("formats", ["", "png,tiff", "npy,,jpeg"])
+def test_unknown_formats_are_a_usage_error(formats, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["predict", "x.png", "--out", "o", "--format", formats])
+    assert exc.value.code == 2
+    assert "unknown output format" in capsys.readouterr().err
+
+
+def test_describe_reports_each_bad_file_and_still_describes_the_others(tmp_path, capsys):
+    from core.io.exports import png16_bytes
+    from core.io.metadata import DepthFacts
+
+    good = tmp_path / "good.png"
+    good.write_bytes(png16_bytes(np.float32([[1.0, 2.0]]), metadata=DepthFacts("m", "0" * 64, 256, (2, 1))))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a depth file")
+    code = main(["describe", str(notes), str(good), str(tmp_path / "missing.npy")])
+    captured = capsys.readouterr()
+    assert code == 1
+    errors = captured.err.splitlines()
+    assert len(errors) == 2 and "notes.txt" in errors[0] and "not a file this app writes" in errors[0]
+    assert "missing.npy" in errors[1] and "Traceback" not in captured.err
+    assert f"{good}:" in captured.out and "value_at_max:" in captured.out
+
+
+def test_video_npz_has_a_sidecar_that_describe_reads(reference_weights, tmp_path, capsys):
+    from core.io.metadata import read_sidecar
+    from tests.video.clips import make_clip
+
+    clip = make_clip(tmp_path / "walk.mp4", 3, 10, (32, 24))
+    out = tmp_path / "out"
+    code = main(["video", str(clip), "--out", str(out), "--weights", str(reference_weights), "--backend", "torch"])
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    record = read_sidecar((out / "walk_depth.npz.json").read_bytes())
+    assert record["shape"] == "3x24x32" and record["encoding"].startswith("float16")
+    assert record["source_size"] == "32x24" and set(record["arrays"]) == {"depth", "timestamps"}
+    assert main(["describe", str(out / "walk_depth.npz")]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "file: NumPy .npz, depth float16 (3, 24, 32), timestamps float64 (3,)" in printed
+    assert "content: relative inverse depth" in printed and "network_size: 256" in printed
+
+
+def test_python_dash_m_core_version():
+    from core import __version__
+
+    result = subprocess.run([sys.executable, "-m", "core", "--version"], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == f"python -m core {__version__}"

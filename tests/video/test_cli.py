@@ -12,7 +12,7 @@ from core.cli import main
 from tests.conftest import REPO
 from tests.video.clips import make_clip, make_gif
 
-OUTPUTS = ("_depth.mp4", "_side_by_side.mp4", "_depth.npz")
+OUTPUTS = ("_depth.mp4", "_side_by_side.mp4", "_depth.npz", "_depth.npz.json")  # the .json: issue 14, item 4
 
 
 def _run(argv, capsys):

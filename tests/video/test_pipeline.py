@@ -119,6 +119,41 @@ def test_flicker_figures_are_those_of_the_shown_maps(predictor, clip, tmp_path):
     assert per_frame.flicker == per_frame.flicker_per_frame == pytest.approx(result.flicker_per_frame, rel=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["stable", "per-frame"])
+def test_display_redraws_each_frame_as_the_heatmap_video_shows_it(predictor, clip, tmp_path, mode):
+    result = process_video(clip, predictor, tmp_path, "moving", mode=mode)
+    _, expected = _predicted(predictor, clip)
+    aligner = Aligner(mode)
+    aligned = [aligner.align(d) for d in expected]
+    window = clip_window(aligned) if mode == "stable" else None
+    display = result.display
+    assert display.mode == mode and display.window == (pytest.approx(window) if window else None)
+    assert display.scale.shape == display.shift.shape == (FRAMES,)
+    with np.load(result.depth_npz) as npz:
+        depth = npz["depth"]
+    tols = []
+    for k in range(FRAMES):
+        want = normalized(aligned[k], mode, window)
+        shown = display.shown(k, depth[k])
+        # the .npz rounds the raw map to float16 (by 2**-11 of its largest value, M), stretched by
+        # the frame's scale over the window's width; per-frame, the frame's own min and max are
+        # rounded too: (v - lo) / (hi - lo) then moves by up to 3 * 2**-11 * M / (hi - lo)
+        lo, hi = window if window else (float(expected[k].min()), float(expected[k].max()))
+        scale = display.scale[k] if window else 3.0
+        tol = 1.01 * FLOAT16_REL * abs(scale) * np.abs(expected[k]).max() / (hi - lo) + 1e-6
+        assert np.abs(shown - want).max() <= tol
+        tols.append(tol)
+    if mode == "stable":  # the fits are not all the identity: redrawing from the raw map alone would fail
+        assert np.abs(display.scale - 1).max() + np.abs(display.shift).max() > 1e-3
+        k = int(np.argmax(np.abs(display.scale - 1) + np.abs(display.shift)))
+        on_its_own = normalize(depth[k].astype(np.float32))  # what the scrubber showed before
+        assert np.abs(on_its_own - normalized(aligned[k], mode, window)).max() > 10 * tols[k]
+    else:
+        assert display.window is None and set(display.scale) == {1.0} and set(display.shift) == {0.0}
+    with pytest.raises(IndexError):
+        display.shown(FRAMES, depth[0])
+
+
 def test_sampling_by_rate_and_cap_and_progress(predictor, clip, tmp_path):
     calls = []
     result = process_video(clip, predictor, tmp_path, "half", sampling=Sampling(fps=FPS / 2, max_frames=3),

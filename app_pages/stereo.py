@@ -1,0 +1,148 @@
+"""Stereo and 3D Photo: stereo pairs, a red-cyan anaglyph, a wiggle GIF and an orbit video of the photo."""
+
+from __future__ import annotations
+
+import base64
+
+import streamlit as st
+
+from core.geometry.stereo import compose, stereo_pair
+from core.io.exports import file_stem, jpeg_bytes, png_bytes
+from core.maps.display import downscale
+from core.video.photo3d import MAX_ANIMATION_WIDTH, gif_bytes, render_frames, wiggle_gif, wiggle_shifts
+from ui import cache
+from ui.current import CurrentPrediction, current_prediction
+from ui.inline_image import data_url
+
+_LAYOUTS = {
+    "Anaglyph (red-cyan)": "anaglyph",
+    "Side by side (parallel)": "sbs",
+    "Side by side (cross-eyed)": "cross",
+    "Top-bottom": "tb",
+}
+_FILLS = {"From the background": "background", "OpenCV inpainting (Telea)": "telea"}
+_PREVIEW_WIDTH = 720  # px per view on screen: a side-by-side pair stays within what st.image shows unscaled
+_GIF_PREVIEW_WIDTH = 480
+_ORBIT_PREVIEW_WIDTH = 640
+#: This page's settings (kept for the session, as ui/settings.py keeps the shared ones).
+_DEFAULTS = {
+    "stereo_strength": 3.0,
+    "stereo_convergence": 0.5,
+    "stereo_layout": next(iter(_LAYOUTS)),
+    "stereo_fill": next(iter(_FILLS)),
+}
+_ORBIT_FOR = "stereo_orbit_for"  # session key: the settings the orbit preview was made for (a small tuple)
+
+for _key, _default in _DEFAULTS.items():
+    st.session_state.setdefault(_key, _default)
+
+st.title("Stereo and 3D Photo")
+st.info(
+    "**Depth-image-based rendering.** Each pixel moves sideways by a disparity proportional to its relative "
+    "inverse depth, nearer pixels drawn over farther ones, and the holes this opens behind edges are filled. "
+    "MiDaS's depth is relative, so the strength is a choice: the disparity between the nearest and the "
+    "farthest pixel, as a percentage of the width. The convergence says which depth sits at the screen.",
+    icon=":material/3d_rotation:",
+)
+
+current = current_prediction()
+if current is None:
+    st.stop()
+
+
+@st.fragment
+def stereo_view(current: CurrentPrediction) -> None:
+    """The controls, the live previews and the downloads; reruns alone, never the network."""
+    c1, c2, c3 = st.columns(3)
+    strength = c1.slider("Strength (% of the width)", 0.5, 10.0, step=0.5, key="stereo_strength",
+                         persist_state="session",
+                         help="The disparity between the nearest and the farthest pixel. About 3 % is comfortable "
+                         "on a screen; more looks deeper and is harder to fuse.")
+    convergence = c2.slider("Convergence plane", 0.0, 1.0, step=0.05, key="stereo_convergence",
+                            persist_state="session",
+                            help="Which depth sits at the screen (zero disparity), from 0 = the farthest (everything "
+                            "comes out of the screen) to 1 = the nearest (everything behind it). The wiggle and "
+                            "the orbit pivot about it.")
+    layout_label = c3.radio("Preview", list(_LAYOUTS), key="stereo_layout", persist_state="session",
+                            help="Parallel: the left eye looks at the left image. Cross-eyed: the right image is "
+                            "on the left. Anaglyph: red filter on the left eye, cyan on the right.")
+    fill_label = c3.radio("Fill holes", list(_FILLS), key="stereo_fill", persist_state="session",
+                          help="From the background: the hole repeats the pixel on its far side, so the "
+                          "foreground never smears into it. Telea blends both sides.")
+    layout, fill = _LAYOUTS[layout_label], _FILLS[fill_label]
+
+    rgb_small, depth_small = current.display()
+    rgb_view, depth_view = downscale(rgb_small, _PREVIEW_WIDTH), downscale(depth_small, _PREVIEW_WIDTH)
+    pair = stereo_pair(rgb_view, depth_view, strength, convergence, fill=fill)
+    if pair.disparity.note:
+        st.warning(pair.disparity.note, icon=":material/warning:")
+    height, width = current.rgb.shape[:2]
+    left, right = st.columns([2, 1])
+    left.image(data_url(jpeg_bytes(compose(pair.left.image, pair.right.image, layout))),
+               caption=f"{layout_label}, preview", width="stretch")
+    left.caption(
+        f"Strength {strength:g} % = **{strength / 100 * width:.0f} px** between the nearest and the farthest pixel "
+        f"at full resolution ({width}×{height}); convergence {convergence:g}. "
+        f"{pair.left.holes.mean():.1%} of the left view's pixels were holes, now filled."
+    )
+    shifts = wiggle_shifts(6)
+    frames = render_frames(rgb_view, depth_view, shifts, strength, convergence, fill=fill,
+                           max_width=_GIF_PREVIEW_WIDTH)
+    gif = gif_bytes(list(frames))
+    right.image(f"data:image/gif;base64,{base64.b64encode(gif).decode('ascii')}",
+                caption="Wiggle 3D photo, preview", width="stretch")
+    right.caption("The camera swings between the left and the right view; the convergence depth stays still.")
+
+    _orbit(current, strength, convergence, fill)
+    _downloads(current, strength, convergence, fill)
+
+
+def _orbit(current: CurrentPrediction, strength: float, convergence: float, fill: str) -> None:
+    """The orbit video: made on request (it takes a few seconds), then kept for these settings."""
+    st.subheader("Orbit video")
+    settings = (current.digest, current.info.size, current.info.sha256, float(strength), float(convergence), fill)
+    rgb_small, depth_small = current.display()
+    if st.button("Make the orbit video", key="stereo_make_orbit", icon=":material/360:",
+                 help=f"4 s, 25 fps, H.264, at most {_ORBIT_PREVIEW_WIDTH} px wide; the download below is full size."):
+        st.session_state[_ORBIT_FOR] = settings
+    if st.session_state.get(_ORBIT_FOR) != settings:
+        st.caption("The camera goes once round a small circle: the left view, up, the right view, down.")
+        return
+    video = cache.orbit_video(*settings, _ORBIT_PREVIEW_WIDTH, rgb_small, depth_small)
+    st.video(video, format="video/mp4", loop=True, autoplay=True, muted=True)
+
+
+def _downloads(current: CurrentPrediction, strength: float, convergence: float, fill: str) -> None:
+    """Full-resolution files, each made when its button is clicked."""
+    rgb, depth = current.rgb, current.depth
+    stem = file_stem(current.name)
+
+    def layout_png(layout: str):
+        def make() -> bytes:
+            pair = stereo_pair(rgb, depth, strength, convergence, fill=fill)
+            return png_bytes(compose(pair.left.image, pair.right.image, layout))
+        return make
+
+    def orbit_mp4() -> bytes:
+        from core.video.photo3d import orbit_mp4_bytes
+
+        return orbit_mp4_bytes(rgb, depth, strength, convergence, fill=fill)
+
+    st.subheader("Downloads")
+    st.caption(f"Stereo images at full resolution; the GIF and the video at most {MAX_ANIMATION_WIDTH} px wide. "
+               "Each file is made when you click its button.")
+    buttons = (
+        ("stereo_dl_anaglyph", "Anaglyph PNG", layout_png("anaglyph"), f"{stem}_anaglyph.png", "image/png"),
+        ("stereo_dl_sbs", "Side by side PNG", layout_png("sbs"), f"{stem}_sbs.png", "image/png"),
+        ("stereo_dl_cross", "Cross-eyed PNG", layout_png("cross"), f"{stem}_cross.png", "image/png"),
+        ("stereo_dl_tb", "Top-bottom PNG", layout_png("tb"), f"{stem}_tb.png", "image/png"),
+        ("stereo_dl_wiggle", "Wiggle GIF", lambda: wiggle_gif(rgb, depth, strength, convergence, fill=fill),
+         f"{stem}_wiggle.gif", "image/gif"),
+        ("stereo_dl_orbit", "Orbit MP4", orbit_mp4, f"{stem}_orbit.mp4", "video/mp4"),
+    )
+    for column, (key, label, data, file_name, mime) in zip(st.columns(len(buttons)), buttons):
+        column.download_button(label, data=data, file_name=file_name, mime=mime, key=key, on_click="ignore",
+                               icon=":material/download:", width="stretch")
+
+
+stereo_view(current)

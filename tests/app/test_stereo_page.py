@@ -1,0 +1,124 @@
+"""The Stereo and 3D Photo page: AppTests of its previews, controls and downloads, and a browser journey.
+
+The AppTests reuse the dashboard's fixtures (tests/app/test_dashboard.py) and read back the
+pictures the page sends (``data:`` URLs); the journey drives the real app in Chromium: pick a
+sample, open the page, move the strength, see the preview change, download the anaglyph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.geometry.stereo import anaglyph, compose, stereo_pair
+from core.io.images import decode_image
+from tests.app.test_dashboard import app, captions, image_by_caption  # noqa: F401 (fixtures)
+from tests.app.test_journeys import _pick, _slide
+from tests.browser_support import UI_TIMEOUT, download, full_page_screenshot, go_to, wait_idle
+from tests.conftest import REPO
+from tests.shown_images import shown_image
+
+PAGE = "app_pages/stereo.py"
+SAMPLE_HW = (400, 600)  # samples/coffee.png, the default sample
+
+
+def _open(at: AppTest) -> AppTest:
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _preview(at: AppTest, label: str = "Anaglyph (red-cyan)") -> np.ndarray:
+    return shown_image(image_by_caption(at, f"{label}, preview").value[0]).astype(int)
+
+
+def test_the_page_shows_an_anaglyph_and_a_wiggle_preview_with_the_settings(app: AppTest) -> None:
+    _open(app)
+    assert [t.value for t in app.title] == ["Stereo and 3D Photo"]
+    assert app.slider(key="stereo_strength").value == 3.0 and app.slider(key="stereo_convergence").value == 0.5
+    preview = _preview(app)
+    assert preview.shape == (*SAMPLE_HW, 3)
+    # a red-cyan anaglyph, not the photo: red and cyan fringes where the views disagree
+    assert np.abs(preview[..., 0] - preview[..., 1]).mean() > 5
+    wiggle = image_by_caption(app, "Wiggle 3D photo").value[0]
+    assert wiggle.startswith("data:image/gif;base64,")
+    assert "18 px" in captions(app) and "600×400" in captions(app)  # 3 % of 600 px
+    labels = [b.label for b in app.get("download_button")]
+    assert labels == ["Anaglyph PNG", "Side by side PNG", "Cross-eyed PNG", "Top-bottom PNG", "Wiggle GIF",
+                      "Orbit MP4"]
+
+
+def test_moving_the_strength_changes_the_preview_and_a_layout_shows_both_views(app: AppTest) -> None:
+    _open(app)
+    before = _preview(app)
+    app.slider(key="stereo_strength").set_value(8.0).run()
+    assert not app.exception, app.exception
+    after = _preview(app)
+    assert np.abs(after - before).mean() > 1  # more disparity: wider fringes
+    assert "48 px" in captions(app)
+    app.radio(key="stereo_layout").set_value("Side by side (parallel)").run()
+    pair = _preview(app, "Side by side (parallel)")
+    assert pair.shape == (SAMPLE_HW[0], 2 * SAMPLE_HW[1], 3)
+    left, right = pair[:, : SAMPLE_HW[1]], pair[:, SAMPLE_HW[1]:]
+    assert np.abs(left - right).mean() > 1  # two different views
+    # the anaglyph of these two views is the one shown before (up to the preview's JPEG)
+    made = anaglyph(left.astype(np.uint8), right.astype(np.uint8)).astype(int)
+    assert np.abs(made - after).mean() < 6
+    assert compose(left.astype(np.uint8), right.astype(np.uint8), "cross").shape == pair.shape
+
+
+def test_the_settings_survive_a_page_switch(app: AppTest) -> None:
+    _open(app)
+    app.slider(key="stereo_strength").set_value(5.5).run()
+    app.radio(key="stereo_fill").set_value("OpenCV inpainting (Telea)").run()
+    app.switch_page("app_pages/explorer.py").run()
+    _open(app)
+    assert app.slider(key="stereo_strength").value == 5.5
+    assert app.radio(key="stereo_fill").value == "OpenCV inpainting (Telea)"
+
+
+def test_the_orbit_video_is_made_on_request(app: AppTest) -> None:
+    _open(app)
+    assert not app.get("video")
+    app.button(key="stereo_make_orbit").click().run()
+    assert not app.exception, app.exception
+    (video,) = app.get("video")
+    assert video.proto.url
+    app.slider(key="stereo_strength").set_value(4.0).run()  # other settings: the old video would be wrong
+    assert not app.get("video")
+
+
+@pytest.mark.browser
+def test_browser_stereo_journey(page, tmp_path, app_predictor) -> None:
+    _pick(page, "pick a sample", "Chelsea the cat")
+    page.locator('[data-testid="stSidebar"]').get_by_text("Showing: Chelsea the cat (sample)").wait_for(
+        timeout=UI_TIMEOUT)
+    wait_idle(page, UI_TIMEOUT)
+    go_to(page, "Stereo and 3D Photo")
+    preview = page.locator('[data-testid="stImage"] img').first
+    preview.wait_for(timeout=UI_TIMEOUT)
+    before = preview.get_attribute("src")
+    full_page_screenshot(page, "stereo_page")
+
+    _slide(page, "Strength", 0, 6)  # 3 % -> 6 %, with the keyboard
+    page.get_by_text("Strength 6 %").first.wait_for(timeout=UI_TIMEOUT)
+    wait_idle(page, UI_TIMEOUT)
+    after = page.locator('[data-testid="stImage"] img').first.get_attribute("src")
+    assert after != before and after.startswith("data:image/jpeg")
+    full_page_screenshot(page, "stereo_page_strength6")
+
+    saved = download(page, "Anaglyph PNG", tmp_path)
+    assert saved.name == "Chelsea_the_cat_anaglyph.png"
+    with Image.open(saved) as image:
+        assert image.format == "PNG"
+        got = np.asarray(image.convert("RGB")).astype(int)
+    # the full-resolution anaglyph of the sample at 6 %, as core makes it from the app's own prediction
+    rgb = decode_image((REPO / "samples" / "chelsea.png").read_bytes())
+    pair = stereo_pair(rgb, app_predictor.predict(rgb), 6.0, 0.5)
+    expected = anaglyph(pair.left.image, pair.right.image).astype(int)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).mean() < 1.0  # the network's last bits may differ between processes
+    assert page.locator('[data-testid="stException"]').count() == 0
+

@@ -1,0 +1,93 @@
+"""core/io/describe.py: every file we write states its fields, read back by ``describe``."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from core import __version__
+from core.io.describe import describe_bytes, describe_file
+from core.io.exports import npy_bytes, png16_bytes, png_bytes
+from core.io.float_maps import exr_bytes, pfm_bytes
+from core.io.metadata import DepthFacts, sidecar_bytes, sidecar_name
+from core.maps.colormaps import colorize
+
+FACTS = DepthFacts("MiDaS v2.1 small", "cd" * 32, 320, (6, 4))
+DEPTH = np.linspace(0.5, 3.5, 24, dtype=np.float32).reshape(4, 6)
+COMMON = {"model": "MiDaS v2.1 small", "weights_sha256": "cd" * 32, "network_size": "320", "source_size": "6x4",
+          "app_version": __version__}
+
+
+def _npz() -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, depth=np.zeros((3, 4, 6), np.float16), timestamps=np.arange(3.0))
+    return buffer.getvalue()
+
+
+RAW = FACTS.raw("float32", DEPTH.shape)
+FILES = {  # name -> (contents, sidecar or None, the "file" line)
+    "d16.png": (png16_bytes(DEPTH, metadata=FACTS), None, "PNG, 16-bit grayscale, 6x4"),
+    "heat.png": (png_bytes(colorize(DEPTH), FACTS.heatmap("inferno", 0.5, 3.5)), None, "PNG, 8-bit RGB, 6x4"),
+    "d.npy": (npy_bytes(DEPTH), sidecar_bytes(RAW), "NumPy .npy, float32 (4, 6)"),
+    "d.pfm": (pfm_bytes(DEPTH), sidecar_bytes(RAW),
+              "PFM, grayscale 6x4, float32 little-endian, rows bottom to top, scale 1"),
+    "d.exr": (exr_bytes(DEPTH, RAW), None, "OpenEXR, channels Y float32 6x4"),
+    "clip_depth.npz": (_npz(), sidecar_bytes(FACTS.raw("float16", (3, 4, 6)), depth="float16 (frames, H, W)"),
+                       "NumPy .npz, depth float16 (3, 4, 6), timestamps float64 (3,)"),
+}
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_describe_reads_every_format_s_fields_back(name, tmp_path):
+    data, sidecar, kind = FILES[name]
+    (tmp_path / name).write_bytes(data)
+    if sidecar is not None:
+        (tmp_path / sidecar_name(name)).write_bytes(sidecar)
+    fields = describe_file(tmp_path / name)
+    assert next(iter(fields)) == "file" and fields["file"] == kind
+    assert {key: fields[key] for key in COMMON} == COMMON
+    assert fields["content"] == "relative inverse depth" and fields["units"] == "unitless"
+    if name.endswith(".png"):
+        assert (float(fields["value_at_0"]), float(fields["value_at_max"])) == (0.5, 3.5)
+        assert fields["max_code"] == ("65535" if name == "d16.png" else "255")
+    else:
+        assert "value_at_0" not in fields and fields["near"] == "large values"
+    if name == "clip_depth.npz":
+        assert fields["shape"] == "3x4x6" and fields["arrays"] == "depth: float16 (frames, H, W)"
+
+
+@pytest.mark.parametrize("name", ["d.npy", "d.pfm", "clip_depth.npz"])
+def test_an_array_file_without_its_sidecar_says_so(name, tmp_path):
+    (tmp_path / name).write_bytes(FILES[name][0])
+    fields = describe_file(tmp_path / name)
+    assert fields == {"file": FILES[name][2], "metadata": f"none: no sidecar {name}.json next to the file"}
+
+
+def test_a_sidecar_alone_and_a_png_without_fields(tmp_path):
+    fields = describe_bytes(sidecar_bytes(RAW))
+    assert fields["file"] == "JSON sidecar" and fields["shape"] == "4x6"
+    plain = describe_bytes(png_bytes(np.zeros((2, 3), np.uint8)))
+    assert plain == {"file": "PNG, 8-bit grayscale, 3x2", "metadata": "none: the file states no fields"}
+
+
+def test_metric_files_say_metres_scale_and_shift():
+    facts = FACTS.metric(0.125, -0.03)
+    fields = describe_bytes(npy_bytes(DEPTH), sidecar_bytes(facts.raw("float32", DEPTH.shape)))
+    assert fields["units"] == "metres" and fields["content"] == "depth" and fields["near"] == "small values"
+    assert (float(fields["scale"]), float(fields["shift"])) == (0.125, -0.03)
+
+
+def test_describe_refuses_other_files(tmp_path):
+    with pytest.raises(ValueError, match="not a file this app writes"):
+        describe_bytes(b"GIF89a....")
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as zf:
+        zf.writestr("notes.txt", "hello")
+    with pytest.raises(ValueError, match="npy"):
+        describe_bytes(broken.getvalue())
+    with pytest.raises(OSError):
+        describe_file(tmp_path / "missing.png")
+    with pytest.raises(TypeError):
+        describe_bytes("d.png")

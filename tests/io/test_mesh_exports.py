@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from core.geometry.mesh import build_mesh, build_relief
+from core.io.mesh_exports import glb_bytes, obj_zip_bytes, ply_mesh_bytes, stl_bytes
+from tests.geometry.test_mesh import scene
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    inv, rgb = scene()
+    rgb[:, :, 1] = np.arange(80, dtype=np.uint8)[None, :] * 3  # a texture that varies along x
+    return build_mesh(inv, rgb, fov_deg=60.0, faces=3_000)
+
+
+def y_up(mesh) -> np.ndarray:
+    return mesh.vertices * np.array([1, -1, -1], np.float32)
+
+
+def test_glb_round_trips_with_its_texture(mesh) -> None:
+    scene_ = trimesh.load(io.BytesIO(glb_bytes(mesh)), file_type="glb", process=False)
+    (loaded,) = scene_.geometry.values()
+    assert (len(loaded.vertices), len(loaded.faces)) == (len(mesh.vertices), mesh.n_faces)
+    np.testing.assert_allclose(loaded.vertices, y_up(mesh), atol=1e-6)
+    np.testing.assert_array_equal(loaded.faces, mesh.faces)
+    texture = np.asarray(loaded.visual.material.baseColorTexture.convert("RGB"))
+    np.testing.assert_array_equal(texture, mesh.texture)  # embedded, lossless
+    np.testing.assert_allclose(loaded.visual.uv, mesh.uv, atol=1e-6)
+
+
+def test_obj_zip_round_trips_with_mtl_and_png(mesh, tmp_path: Path) -> None:
+    data = obj_zip_bytes(mesh, "my photo.jpg")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert sorted(zf.namelist()) == ["my_photo.mtl", "my_photo.obj", "my_photo.png"]
+        zf.extractall(tmp_path)
+    assert "map_Kd my_photo.png" in (tmp_path / "my_photo.mtl").read_text()
+    loaded = trimesh.load(tmp_path / "my_photo.obj", process=False, maintain_order=True)
+    assert (len(loaded.vertices), len(loaded.faces)) == (len(mesh.vertices), mesh.n_faces)
+    np.testing.assert_allclose(loaded.vertices, y_up(mesh), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(loaded.faces, mesh.faces)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "my_photo.png")), mesh.texture)
+    assert loaded.visual.material.image is not None  # the MTL found the texture
+
+
+def test_ply_mesh_round_trips_with_vertex_colours(mesh) -> None:
+    loaded = trimesh.load(io.BytesIO(ply_mesh_bytes(mesh)), file_type="ply", process=False)
+    assert (len(loaded.vertices), len(loaded.faces)) == (len(mesh.vertices), mesh.n_faces)
+    np.testing.assert_array_equal(loaded.vertices, y_up(mesh))  # float32 written and read bit for bit
+    np.testing.assert_array_equal(loaded.faces, mesh.faces)
+    np.testing.assert_array_equal(loaded.visual.vertex_colors[:, :3], mesh.colors)
+
+
+def test_y_up_export_keeps_faces_towards_the_camera(mesh) -> None:
+    loaded = trimesh.load(io.BytesIO(ply_mesh_bytes(mesh)), file_type="ply", process=False)
+    assert np.all(loaded.face_normals[:, 2] > 0)  # the camera sits at the origin looking down -z
+
+
+@pytest.mark.parametrize("width_mm, relief_mm, base_mm", [(120.0, 6.0, 2.5), (50.0, 3.0, 1.0)])
+def test_stl_is_watertight_and_sized_in_mm(width_mm: float, relief_mm: float, base_mm: float) -> None:
+    inv, _ = scene()
+    relief = build_relief(inv, width_mm=width_mm, relief_mm=relief_mm, base_mm=base_mm, faces=4_000)
+    data = stl_bytes(relief)
+    assert len(data) == 84 + 50 * len(relief.faces)
+    solid = trimesh.load(io.BytesIO(data), file_type="stl")  # merges the STL's per-facet vertices
+    assert solid.is_watertight and solid.is_winding_consistent and solid.volume > 0
+    np.testing.assert_allclose(solid.bounds[0], 0.0, atol=0.1)
+    np.testing.assert_allclose(solid.extents, [width_mm, width_mm * 59 / 79, base_mm + relief_mm], atol=0.1)
+    # the facet normals we store are the outward ones trimesh computes
+    stored = np.frombuffer(data[84:], dtype=np.dtype([("n", "<f4", 3), ("v", "<f4", 9), ("a", "<u2")]))["n"]
+    computed = trimesh.Trimesh(relief.vertices, relief.faces, process=False).face_normals
+    np.testing.assert_allclose(stored, computed, atol=1e-5)
+
+
+def test_an_empty_mesh_is_refused_with_what_to_do() -> None:
+    inv = np.zeros((10, 10), np.float32)
+    empty = build_mesh(inv, np.zeros((10, 10, 3), np.uint8), fov_deg=60.0, shift=0.0)  # every depth at infinity
+    assert empty.n_faces == 0
+    for export in (glb_bytes, obj_zip_bytes, ply_mesh_bytes):
+        with pytest.raises(ValueError, match="no faces"):
+            export(empty)
+    with pytest.raises(TypeError, match="Relief"):
+        stl_bytes(empty)  # type: ignore[arg-type]
