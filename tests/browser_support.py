@@ -15,6 +15,7 @@ Only :func:`require_browser` needs pytest, so ``bench/`` can start the server to
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -196,8 +197,18 @@ def open_app(browser, url: str, viewport: dict | None = None):
 
 
 def go_to(page, title: str, heading: str | None = None) -> None:
-    """Pick a page by its menu title and wait for its heading (the title unless given) and its run."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    """Pick a page by its menu title and wait for its heading (the title unless given) and its run.
+
+    With more than twelve pages Streamlit shows ten and a "View N more" button, as a user sees it:
+    a page below the fold is reached by that button first.
+    """
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.wait_for(timeout=UI_TIMEOUT)
+    link = nav.get_by_text(title, exact=True)
+    more = nav.get_by_text(re.compile(r"^View \d+ more$"))
+    if not link.is_visible() and more.count():
+        more.first.click()
+    link.click()
     page.get_by_role("heading", name=heading or title).first.wait_for(timeout=UI_TIMEOUT)
     wait_idle(page, UI_TIMEOUT)
 

@@ -21,7 +21,10 @@ from core.geometry.intrinsics import FieldOfView, fov_from_exif
 from core.midas.predictor import Prediction, Predictor, load_predictor
 from core.maps import view as _view
 from core.maps.view import HISTOGRAM_BINS, SUMMARY_PERCENTILES
+from core.midas.inference_gate import InferenceGate
 from core.teaching import ground_truth_report as _gt_report
+from core.teaching import network_anatomy as _anatomy
+from core.teaching import network_receptive_field as _rf
 from ui.conversion_progress import load_showing_conversion
 
 __all__ = [
@@ -31,8 +34,11 @@ __all__ = [
     "get_predictor",
     "ground_truth_report",
     "kept_bytes",
-    "photo_jpeg",
+    "network_influence",
+    "network_inspector",
+    "network_run",
     "orbit_video",
+    "photo_jpeg",
     "predict",
     "summary",
 ]
@@ -152,9 +158,6 @@ def ground_truth_report(
 
 
 # ---- Inside the Network (issue 15): a private copy of the network, its hooked pass and gradients
-from core.midas.inference_gate import InferenceGate  # noqa: E402
-from core.teaching import network_anatomy as _anatomy  # noqa: E402
-from core.teaching import network_receptive_field as _rf  # noqa: E402
 
 
 @st.cache_resource(max_entries=2, show_spinner="Copying the network for a look inside…")

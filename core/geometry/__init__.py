@@ -1,1 +1,2 @@
-"""The camera: pinhole intrinsics, back-projection, point clouds and their framing for a 3D view."""
+"""The camera and 3D: pinhole intrinsics (from EXIF or chosen), back-projection, point clouds and their
+framing for a 3D view, meshes, and stereo views by depth-image-based rendering."""

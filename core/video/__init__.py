@@ -8,4 +8,6 @@
 * :mod:`core.video.writer` writes H.264 (yuv420p) MP4 that browsers play.
 * :mod:`core.video.stable` aligns depth across frames so it does not flicker.
 * :mod:`core.video.pipeline` runs a predictor over a clip and writes the results.
+* :mod:`core.video.live` turns camera frames into depth views in real time (the Live Camera page).
+* :mod:`core.video.photo3d` renders a wiggle GIF and an orbit MP4 from one photo and its depth.
 """
