@@ -10,11 +10,9 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from core.video.live import ICE_SERVERS_ENV, LIVE_SIZES, VIEWS, LiveDepth, LiveSettings, LiveStream, rtc_configuration
 from core.video.stable import MODES
 from ui.model_status import loaded_predictor
-from ui.settings import COLORMAP_NAMES
+from ui.settings import COLORMAP_NAMES, setting
 
 _STREAM = "live_camera"  # the webrtc_streamer's key (its context lives in st.session_state under it)
-# this page's own settings, kept for the session with persist_state like ui/settings.py's
-_DEFAULTS = {"live_view": "heatmap", "live_size": 192, "live_mode": "stable"}
 _VIEW_LABELS = {"heatmap": "Heatmap", "side-by-side": "Side by side", "overlay": "Overlay"}
 _REFRESH_S = 1.0  # how often the readout reads the stream's figures while it plays
 
@@ -37,8 +35,6 @@ if predictor is None:
     st.warning("The model is not loaded: the **Model** section of the sidebar says what to do.", icon=":material/warning:")
     st.stop()
 
-for key, default in _DEFAULTS.items():
-    st.session_state.setdefault(key, default)
 c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
 c1.radio("View", VIEWS, key="live_view", persist_state="session", format_func=_VIEW_LABELS.get, horizontal=True)
 c2.selectbox("Colormap", COLORMAP_NAMES, key="cmap", persist_state="session")
@@ -46,7 +42,7 @@ c3.select_slider("Network size N (live)", options=LIVE_SIZES, key="live_size", p
                  help="The frame is resized to fit inside N×N. 256 is what MiDaS small was trained at; "
                  "128 is about four times faster. Photos use the sidebar's N, from 256.")
 c4.radio("Mode", MODES, key="live_mode", persist_state="session", horizontal=True)
-opacity = st.session_state.get("overlay_opacity", 0.5)
+opacity = setting("overlay_opacity")
 if st.session_state["live_view"] == "overlay":
     opacity = st.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="overlay_opacity", persist_state="session")
 

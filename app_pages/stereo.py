@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-
 import streamlit as st
 
 from core.geometry.stereo import compose, stereo_pair
 from core.io.exports import file_stem, jpeg_bytes, png_bytes
 from core.maps.display import downscale
-from core.video.photo3d import MAX_ANIMATION_WIDTH, gif_bytes, render_frames, wiggle_gif, wiggle_shifts
+from core.video.photo3d import MAX_ANIMATION_WIDTH, wiggle_gif
 from ui import cache
 from ui.current import CurrentPrediction, current_prediction
 from ui.inline_image import data_url
@@ -24,17 +22,7 @@ _FILLS = {"From the background": "background", "OpenCV inpainting (Telea)": "tel
 _PREVIEW_WIDTH = 720  # px per view on screen: a side-by-side pair stays within what st.image shows unscaled
 _GIF_PREVIEW_WIDTH = 480
 _ORBIT_PREVIEW_WIDTH = 640
-#: This page's settings (kept for the session, as ui/settings.py keeps the shared ones).
-_DEFAULTS = {
-    "stereo_strength": 3.0,
-    "stereo_convergence": 0.5,
-    "stereo_layout": next(iter(_LAYOUTS)),
-    "stereo_fill": next(iter(_FILLS)),
-}
 _ORBIT_FOR = "stereo_orbit_for"  # session key: the settings the orbit preview was made for (a small tuple)
-
-for _key, _default in _DEFAULTS.items():
-    st.session_state.setdefault(_key, _default)
 
 st.title("Stereo and 3D Photo")
 st.info(
@@ -85,12 +73,8 @@ def stereo_view(current: CurrentPrediction) -> None:
         f"at full resolution ({width}×{height}); convergence {convergence:g}. "
         f"{pair.left.holes.mean():.1%} of the left view's pixels were holes, now filled."
     )
-    shifts = wiggle_shifts(6)
-    frames = render_frames(rgb_view, depth_view, shifts, strength, convergence, fill=fill,
-                           max_width=_GIF_PREVIEW_WIDTH)
-    gif = gif_bytes(list(frames))
-    right.image(f"data:image/gif;base64,{base64.b64encode(gif).decode('ascii')}",
-                caption="Wiggle 3D photo, preview", width="stretch")
+    gif = wiggle_gif(rgb_view, depth_view, strength, convergence, fill=fill, max_width=_GIF_PREVIEW_WIDTH)
+    right.image(data_url(gif), caption="Wiggle 3D photo, preview", width="stretch")
     right.caption("The camera swings between the left and the right view; the convergence depth stays still.")
 
     _orbit(current, strength, convergence, fill)

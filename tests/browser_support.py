@@ -104,6 +104,18 @@ def require_browser():
     return sync_playwright
 
 
+@contextmanager
+def chromium(*extra_flags: str) -> Iterator:
+    """Headless Chromium started the project's one way (skips without it, see require_browser), with ``extra_flags``."""
+    sync_playwright = require_browser()
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_FLAGS, *extra_flags])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
@@ -228,3 +240,22 @@ def metric_value(page, label: str) -> str:
     metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
     metric.wait_for(timeout=UI_TIMEOUT)
     return metric.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def chart_eval(page, index: int, script: str):
+    """Evaluate ``script`` (a function body of ``gd``, the plotly div) on the index-th chart of the page."""
+    return page.evaluate(
+        "([i, body]) => new Function('gd', body)(document.querySelectorAll('[data-testid=\"stPlotlyChart\"] "
+        ".js-plotly-plot')[i])",
+        [index, script],
+    )
+
+
+def click_chart(page, x: float, y: float, index: int = 0) -> None:
+    """Click the point (x, y), in data units, of the index-th chart, through the axes Plotly drew (hover first, as a mouse does)."""
+    sx, sy = chart_eval(page, index, f"const L = gd._fullLayout, r = gd.getBoundingClientRect(); "
+                                     f"return [r.left + L.xaxis._offset + L.xaxis.d2p({x}), "
+                                     f"r.top + L.yaxis._offset + L.yaxis.d2p({y})];")
+    page.mouse.move(sx, sy)
+    page.wait_for_timeout(400)
+    page.mouse.click(sx, sy)

@@ -48,6 +48,15 @@ DEFAULTS: dict[str, Any] = {
     "mesh_width_mm": 100.0,
     "mesh_relief_mm": 5.0,
     "mesh_base_mm": 2.0,
+    # Stereo and 3D Photo (the labels of app_pages/stereo.py's first layout and fill)
+    "stereo_strength": 3.0,  # % of the width
+    "stereo_convergence": 0.5,
+    "stereo_layout": "Anaglyph (red-cyan)",
+    "stereo_fill": "From the background",
+    # Live Camera
+    "live_view": "heatmap",
+    "live_size": 192,  # N: between 128 (fastest) and 256 (what MiDaS small was trained at)
+    "live_mode": "stable",
     # Colormap Lab
     "lab_crop_auto": True,
     "lab_crop_x": 0.5,

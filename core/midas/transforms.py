@@ -50,11 +50,11 @@ _MEAN = np.asarray(MIDAS_SMALL.mean, dtype=np.float64)
 _STD = np.asarray(MIDAS_SMALL.std, dtype=np.float64)
 
 
-def check_net_size(size: int) -> int:
-    """Validate the network size N: 256-1024 in steps of 32."""
+def check_net_size(size: int, min_size: int = MIN_SIZE) -> int:
+    """Validate the network size N: ``min_size`` (256 for photos; the live camera goes lower) to 1024, step 32."""
     check_int(size, "size")
-    if not (MIN_SIZE <= size <= MAX_SIZE) or size % _MULTIPLE:
-        raise ValueError(f"size must be {MIN_SIZE}-{MAX_SIZE} in steps of {_MULTIPLE}, got {size}")
+    if not (min_size <= size <= MAX_SIZE) or size % _MULTIPLE:
+        raise ValueError(f"size must be {min_size}-{MAX_SIZE} in steps of {_MULTIPLE}, got {size}")
     return int(size)
 
 
@@ -67,8 +67,10 @@ def _constrain_to_multiple(x: float, max_val: int) -> int:
     return max(y, _MULTIPLE)
 
 
-def network_input_size(height: int, width: int, size: int = MIDAS_SMALL.input_size) -> tuple[int, int]:
-    """The (h, w) the network sees for an image of ``height`` x ``width`` pixels.
+def network_input_size(
+    height: int, width: int, size: int = MIDAS_SMALL.input_size, *, min_size: int = MIN_SIZE
+) -> tuple[int, int]:
+    """The (h, w) the network sees for an image of ``height`` x ``width`` pixels (N from ``min_size``).
 
     Example:
         >>> network_input_size(480, 640)
@@ -76,7 +78,7 @@ def network_input_size(height: int, width: int, size: int = MIDAS_SMALL.input_si
         >>> network_input_size(250, 1000)
         (64, 256)
     """
-    size = check_net_size(size)
+    size = check_net_size(size, min_size)
     if height < 1 or width < 1:
         raise ValueError(f"image must be at least 1x1, got {height}x{width}")
     scale = min(size / height, size / width)  # upper_bound: fit inside size x size
@@ -192,18 +194,19 @@ def resize_cubic(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     return out.reshape(height, width, 3)
 
 
-def preprocess(rgb: np.ndarray, size: int = MIDAS_SMALL.input_size) -> torch.Tensor:
+def preprocess(rgb: np.ndarray, size: int = MIDAS_SMALL.input_size, *, min_size: int = MIN_SIZE) -> torch.Tensor:
     """Turn an RGB image into the network input, exactly as ``small_transform`` does.
 
     Args:
         rgb: HxWx3 uint8 RGB image.
-        size: network size N (256-1024, step 32).
+        size: network size N (``min_size``-1024, step 32).
+        min_size: the smallest N accepted: 256 for photos, lower for the live camera's speed.
 
     Returns:
         1x3xhxw float32 tensor, h and w multiples of 32, ImageNet-normalised.
     """
     rgb = _check_rgb(rgb)
-    h, w = network_input_size(rgb.shape[0], rgb.shape[1], size)
+    h, w = network_input_size(rgb.shape[0], rgb.shape[1], size, min_size=min_size)
     # float64 as upstream (img / 255.0): cv2's float32 cubic resize differs by up to ~2e-5.
     img = resize_cubic(rgb, h, w)  # HxWx3 uint8 -> hxwx3 float64
     img = (img - _MEAN) / _STD

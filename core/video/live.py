@@ -47,8 +47,7 @@ from core.checks import check_int, check_real
 from core.io.exports import side_by_side
 from core.maps.colormaps import COLORMAPS, colorize
 from core.maps.display import blend
-from core.midas.config import MIDAS_SMALL
-from core.midas.transforms import resize_cubic, upsample_to
+from core.midas.transforms import preprocess, upsample_to
 from core.video.stable import MODES, Aligner, EmaWindow
 
 __all__ = [
@@ -81,9 +80,6 @@ STATS_WINDOW_S = 3.0
 #: A worker thread with no frame for this long ends (a new frame starts another).
 IDLE_EXIT_S = 10.0
 
-_MULTIPLE = 32
-_MEAN = np.asarray(MIDAS_SMALL.mean, dtype=np.float64)
-_STD = np.asarray(MIDAS_SMALL.std, dtype=np.float64)
 
 _T = TypeVar("_T")
 
@@ -124,27 +120,8 @@ class LiveSettings:
 # --- frame -> network input -> picture ---------------------------------------------------------
 
 
-def _check_rgb(rgb: object) -> np.ndarray:
-    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        desc = f"{rgb.dtype} {rgb.shape}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
-        raise ValueError(f"expected an HxWx3 uint8 RGB frame, got {desc}.")
-    if rgb.shape[0] < 1 or rgb.shape[1] < 1:
-        raise ValueError(f"expected a frame of at least 1x1 pixels, got shape {rgb.shape}.")
-    return rgb
-
-
-def _input_side(x: float, size: int) -> int:
-    # the official rounding (core.midas.transforms): the nearest multiple of 32, at least 32;
-    # x <= size and size is a multiple of 32, so the nearest multiple never exceeds size
-    return max(_MULTIPLE, int(np.round(x / _MULTIPLE) * _MULTIPLE))
-
-
 def live_input(rgb: np.ndarray, size: int) -> np.ndarray:
-    """A camera frame as the network input at a live size N: the official transform, N from 128.
-
-    Resize (bicubic, :func:`core.midas.transforms.resize_cubic`) to fit inside N x N with
-    sides multiples of 32, then ImageNet mean/std. At N = 256 this equals
-    :func:`core.midas.transforms.preprocess`, which starts at 256.
+    """A camera frame as the network input at a live size N: :func:`core.midas.transforms.preprocess`, N from 128.
 
     Args:
         rgb: HxWx3 uint8 RGB frame.
@@ -157,14 +134,9 @@ def live_input(rgb: np.ndarray, size: int) -> np.ndarray:
         >>> live_input(np.zeros((480, 640, 3), np.uint8), 128).shape
         (1, 3, 96, 128)
     """
-    rgb = _check_rgb(rgb)
     if check_int(size, "size") not in LIVE_SIZES:
         raise ValueError(f"size must be one of {LIVE_SIZES} for the live view, got {size}.")
-    height, width = rgb.shape[:2]
-    scale = min(size / height, size / width)  # fit inside size x size
-    h, w = _input_side(scale * height, size), _input_side(scale * width, size)
-    img = (resize_cubic(rgb, h, w) - _MEAN) / _STD  # HxWx3 uint8 -> hxwx3 float64
-    return img.transpose(2, 0, 1).astype(np.float32)[None]  # -> 1x3xhxw float32
+    return preprocess(rgb, size, min_size=LIVE_SIZES[0]).numpy()
 
 
 def compose_view(rgb: np.ndarray, heatmap: np.ndarray, view: str, opacity: float = 0.5) -> np.ndarray:

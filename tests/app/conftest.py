@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, open_app, require_browser, streamlit_server
+from tests.browser_support import chromium, open_app, streamlit_server
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +22,8 @@ def server(reference_weights, tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     """Headless Chromium, started the project's one way (skips without it, see require_browser)."""
-    sync_playwright = require_browser()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -26,9 +26,8 @@ from core.teaching.network_receptive_field import (
     receptive_field_size,
 )
 from tests.app.test_journeys import _pick
-from tests.app.test_measure_pages import _chart
 from tests.app.test_teaching_pages import PHOTO_PNG, depth, metrics, open_page, predictor, table_with, texts  # noqa: F401
-from tests.browser_support import UI_TIMEOUT, full_page_screenshot, go_to, wait_idle
+from tests.browser_support import UI_TIMEOUT, chart_eval, full_page_screenshot, go_to, wait_idle
 
 MIDAS_SMALL_PARAMETERS = "21,320,545"
 
@@ -107,7 +106,7 @@ def test_journey_inside_the_network_click_shows_the_receptive_field(page, server
     chart = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first
     chart.wait_for(state="visible", timeout=UI_TIMEOUT)
     chart.scroll_into_view_if_needed()
-    sx, sy = _chart(page, 0, "const L = gd._fullLayout, r = gd.getBoundingClientRect(); "
+    sx, sy = chart_eval(page, 0, "const L = gd._fullLayout, r = gd.getBoundingClientRect(); "
                              "const xr = L.xaxis.range, yr = L.yaxis.range; "
                              "const x = xr[0] + 0.15 * (xr[1] - xr[0]), y = yr[1] + 0.2 * (yr[0] - yr[1]); "
                              "return [r.left + L.xaxis._offset + L.xaxis.d2p(x), r.top + L.yaxis._offset + L.yaxis.d2p(y)];")

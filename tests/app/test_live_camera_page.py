@@ -26,14 +26,12 @@ from streamlit.testing.v1 import AppTest
 from core.video.live import ICE_SERVERS_ENV, LIVE_SIZES, LiveSettings, LiveStats, LiveStream
 from tests.app.test_teaching_pages import DASHBOARD, TIMEOUT
 from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
     UI_TIMEOUT,
+    chromium,
     full_page_screenshot,
     go_to,
     metric_value,
     open_app,
-    require_browser,
 )
 
 CAMERA = (640, 480)
@@ -161,15 +159,9 @@ def write_y4m(path: Path, frames: int = 60, size: tuple[int, int] = CAMERA, fps:
 def browser(tmp_path_factory) -> Iterator:
     """Chromium with a fake camera (this module's own: the shared fixture has none)."""
     clip = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m")
-    sync_playwright = require_browser()
-    flags = [*CHROMIUM_FLAGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-             f"--use-file-for-fake-video-capture={clip}"]
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=flags)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                  f"--use-file-for-fake-video-capture={clip}") as launched:
+        yield launched
 
 
 _PLAYING = """v => v.readyState >= 2 && !v.paused && v.currentTime > 0.5 && v.videoWidth > 0"""

@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.measure.calibration import CalibrationPoint, calibrate
 from tests.shown_images import shown_image
-from tests.browser_support import UI_TIMEOUT, full_page_screenshot, go_to, metric_value, wait_idle
+from tests.browser_support import UI_TIMEOUT, chart_eval, click_chart, full_page_screenshot, go_to, metric_value, wait_idle
 from tests.app.test_teaching_pages import depth, metrics, open_page, predictor, texts  # noqa: F401 (fixtures)
 
 GREY = (128, 128, 128)  # core.teaching.ground_truth_report.no_measurement_colour("inferno")
@@ -273,25 +273,11 @@ def _fetch_image(page, server: str, caption: str) -> np.ndarray:
         return np.asarray(img.convert("RGB"))
 
 
-def _chart(page, index: int, script: str):
-    """Evaluate ``script`` (a function of the plotly div) on the index-th chart of the page."""
-    return page.evaluate(
-        "([i, body]) => new Function('gd', body)(document.querySelectorAll('[data-testid=\"stPlotlyChart\"] "
-        ".js-plotly-plot')[i])",
-        [index, script],
-    )
-
-
 def _click_pixel(page, x: int, y: int) -> None:
     """Click pixel (x, y) of the calibration photo, through the axes Plotly drew (hover first, as a mouse does)."""
     page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.wait_for(state="visible", timeout=UI_TIMEOUT)
     page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
-    sx, sy = _chart(page, 0, f"const L = gd._fullLayout, r = gd.getBoundingClientRect(); "
-                             f"return [r.left + L.xaxis._offset + L.xaxis.d2p({x}), "
-                             f"r.top + L.yaxis._offset + L.yaxis.d2p({y})];")
-    page.mouse.move(sx, sy)
-    page.wait_for_timeout(400)
-    page.mouse.click(sx, sy)
+    click_chart(page, x, y)
 
 
 def _type_distance(page, number: int, text: str) -> None:
@@ -334,9 +320,9 @@ def test_journey_calibrate_with_sky_like_far_pixels(page, server: str) -> None:
     # appears; the views in metres stay readable and say how many pixels lie beyond their range.
     go_to(page, "Calibrate to Metres")
     page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.wait_for(state="visible", timeout=UI_TIMEOUT)
-    xs, ys, ds = (np.array(v) for v in _chart(page, 0, "const t = gd._fullData[1]; "
+    xs, ys, ds = (np.array(v) for v in chart_eval(page, 0, "const t = gd._fullData[1]; "
                                                        "return [Array.from(t.x), Array.from(t.y), Array.from(t.customdata)];"))
-    assert _chart(page, 0, "return gd._fullData.filter(t => t.name === 'picked').length;") == 0  # no A, B yet
+    assert chart_eval(page, 0, "return gd._fullData.filter(t => t.name === 'picked').length;") == 0  # no A, B yet
     grid = np.full((int(ys.max()) + 1, int(xs.max()) + 1), np.median(ds))  # the click grid's values, in place
     grid[ys.astype(int), xs.astype(int)] = ds
     (near_x, near_y, _), (far_x, far_y, _) = _long_tail_rows(grid)
@@ -356,7 +342,7 @@ def test_journey_calibrate_with_sky_like_far_pixels(page, server: str) -> None:
     farthest = float(re.search(r"up to ([\d,.]+) m", caption).group(1).replace(",", ""))
     assert 1.9 < near_end < far_end < farthest / 10 and beyond > 0  # a long tail, kept out of the views
     charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count()
-    found = [_chart(page, i, "const L = gd._fullLayout; if (L.scene) { const y = gd._fullData[0].y; "
+    found = [chart_eval(page, i, "const L = gd._fullLayout; if (L.scene) { const y = gd._fullData[0].y; "
                              "let hi = -Infinity; for (const v of y) hi = Math.max(hi, v); return ['cloud', hi]; } "
                              "return L.xaxis && L.xaxis.title && L.xaxis.title.text === 'depth (metres)' ? "
                              "['histogram', L.xaxis.range] : null;") for i in range(charts)]
@@ -365,14 +351,14 @@ def test_journey_calibrate_with_sky_like_far_pixels(page, server: str) -> None:
     # the metrics show 2 decimals, so 0.01 m; the histogram's axis is the window itself
     assert histogram[0] == pytest.approx(near_end, abs=0.01) and histogram[1] == pytest.approx(far_end, abs=0.01)
     assert found["cloud"] <= far_end + 0.01  # the farthest point of the cloud is the window's end, not the sky
-    labels = _chart(page, 0, "return gd._fullData.filter(t => t.name === 'picked')[0].text;")
+    labels = chart_eval(page, 0, "return gd._fullData.filter(t => t.name === 'picked')[0].text;")
     assert labels == ["1", "2", "A", "B"]  # the measuring ends appear with the calibration
     full_page_screenshot(page, "measure_calibrate_far_pixels")
 
     _type_in_table(page, 1, "-4")  # the grid keeps a typed minus sign, and the page refuses it in words
     page.get_by_text(re.compile(r"has distance -4 m: a distance must be a positive number")).wait_for(timeout=UI_TIMEOUT)
     wait_idle(page, UI_TIMEOUT)
-    assert _chart(page, 0, "return gd._fullData.filter(t => t.name === 'picked')[0].text;") == ["1", "2"]
+    assert chart_eval(page, 0, "return gd._fullData.filter(t => t.name === 'picked')[0].text;") == ["1", "2"]
     full_page_screenshot(page, "measure_calibrate_negative_distance")
 
 
@@ -410,7 +396,7 @@ def test_journey_evaluate_a_sparse_ground_truth(page, server: str, tmp_path: Pat
     page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for(timeout=UI_TIMEOUT)
     page.wait_for_function("() => { const gd = document.querySelector('[data-testid=\"stPlotlyChart\"] "
                            ".js-plotly-plot'); return gd && gd._fullLayout; }", timeout=UI_TIMEOUT)
-    x_range = _chart(page, 0, "return gd._fullLayout.xaxis.range;")
+    x_range = chart_eval(page, 0, "return gd._fullLayout.xaxis.range;")
     valid_m = gt[~holes] / 1000.0
     assert valid_m.min() - 0.06 * np.ptp(valid_m) < x_range[0] < valid_m.min()
     assert valid_m.max() < x_range[1] < valid_m.max() + 0.06 * np.ptp(valid_m)

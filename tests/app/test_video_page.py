@@ -25,10 +25,10 @@ from core.maps.colormaps import colorize
 from core.video.reader import VideoDecodeError, probe_video
 from core.video.stable import normalized
 from tests.app.test_dashboard import image_by_caption
-from tests.app.test_measure_pages import _chart, _values
+from tests.app.test_measure_pages import _values
 from tests.shown_images import shown_image
 from tests.app.test_teaching_pages import DASHBOARD, TIMEOUT
-from tests.browser_support import SCREENSHOTS, UI_TIMEOUT, full_page_screenshot, go_to, wait_idle
+from tests.browser_support import SCREENSHOTS, UI_TIMEOUT, chart_eval, click_chart, full_page_screenshot, go_to, wait_idle
 from tests.video.clips import make_clip
 
 FRAMES, SIZE = 6, (64, 48)  # a tiny clip: six predictions at N=256
@@ -197,7 +197,7 @@ def test_browser_cancel_then_process_a_clip_and_scrub(page, tmp_path):
             arg=n, timeout=UI_TIMEOUT,
         )
         wait_idle(page, UI_TIMEOUT)
-    picked = _chart(page, 0, "const t = gd.data.find(d => d.name === 'picked'); return [Array.from(t.x), Array.from(t.y)];")
+    picked = chart_eval(page, 0, "const t = gd.data.find(d => d.name === 'picked'); return [Array.from(t.x), Array.from(t.y)];")
     assert picked == [[10, 50], [20, 30]]
     chart = page.locator('[data-testid="stVegaLiteChart"]')
     chart.first.wait_for(timeout=UI_TIMEOUT)
@@ -218,9 +218,4 @@ def _click_frame(page, x: int, y: int) -> None:
     frame.locator(".nsewdrag").first.wait_for(state="visible", timeout=UI_TIMEOUT)
     frame.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
-    sx, sy = _chart(page, 0, f"const L = gd._fullLayout, r = gd.getBoundingClientRect(); "
-                             f"return [r.left + L.xaxis._offset + L.xaxis.d2p({x}), "
-                             f"r.top + L.yaxis._offset + L.yaxis.d2p({y})];")
-    page.mouse.move(sx, sy)
-    page.wait_for_timeout(400)
-    page.mouse.click(sx, sy)
+    click_chart(page, x, y)
