@@ -10,14 +10,14 @@ import streamlit as st
 from core.measure.alignment import AlignmentError
 from core.maps.colormaps import colorize
 from core.io.exports import file_stem
+from core.io.metadata import facts_for
 from core.maps.display import display_window, downscale
 from core.teaching.ground_truth_report import (
     GroundTruthReport,
     measured_image,
     no_measurement_color,
-    synthetic_ground_truth,
+    synthetic_ground_truth_png,
 )
-from core.measure.metric_depth import depth_png16_mm_bytes
 from core.measure.metrics import DELTA_THRESHOLDS, ground_truth_kind, load_ground_truth
 from ui import cache
 from ui.current import CurrentPrediction, current_prediction
@@ -204,9 +204,10 @@ with st.expander("No ground truth at hand? A self-check"):
     )
     stem = file_stem(current.name)
     depth = current.depth
+    facts = facts_for(current.info, depth.shape[1], depth.shape[0])  # the PNG states them, with the fit
     st.download_button(
         "Synthetic ground truth (16-bit PNG, mm)",
-        data=lambda: depth_png16_mm_bytes(*synthetic_ground_truth(depth)),
+        data=lambda: synthetic_ground_truth_png(depth, facts),
         file_name=f"{stem}_synthetic_gt_mm.png", mime="image/png", key="eval_dl_synthetic",
         on_click="ignore", icon=":material/download:",
     )

@@ -9,6 +9,7 @@ from core.geometry.mesh import MAX_FACES, DepthMesh, build_mesh, build_relief
 from core.geometry.pointcloud import PointCloud, inverse_depth_reference
 from core.io.exports import file_stem
 from core.io.mesh_exports import glb_bytes, obj_zip_bytes, ply_mesh_bytes, stl_bytes
+from core.io.metadata import facts_for
 from ui.camera_keeper import keep_camera
 from ui.charts import point_cloud_figure
 from ui.current import CurrentPrediction, current_prediction
@@ -98,6 +99,7 @@ def _downloads(current: CurrentPrediction, fov_deg: float, cut: float | None, sc
     base_mm = float(d4.number_input("Base thickness (mm)", 0.2, 100.0, step=0.5, key="mesh_base_mm",
                                     persist_state="session", help="The flat slab under the relief."))
     depth, rgb, name, stem = current.depth, current.rgb, current.name, file_stem(current.name)
+    facts = facts_for(current.info, rgb.shape[1], rgb.shape[0])  # the OBJ zip's texture PNG states them
 
     def mesh() -> DepthMesh:  # runs when a button is clicked: reads no session state
         return build_mesh(depth, rgb, fov_deg=fov_deg, faces=faces, cut=cut, scale=scale, shift=shift,
@@ -109,7 +111,7 @@ def _downloads(current: CurrentPrediction, fov_deg: float, cut: float | None, sc
     b1.download_button("Mesh .glb", data=lambda: glb_bytes(mesh()), file_name=f"{stem}.glb", key="mesh_dl_glb",
                        help="Binary glTF with the photo embedded as its texture (Blender, phones, web viewers). "
                             "y up, the camera looking down −z.", **common)
-    b2.download_button("Mesh .obj + .mtl + .png (zip)", data=lambda: obj_zip_bytes(mesh(), name),
+    b2.download_button("Mesh .obj + .mtl + .png (zip)", data=lambda: obj_zip_bytes(mesh(), name, facts),
                        file_name=f"{stem}_obj.zip", key="mesh_dl_obj", help="Wavefront OBJ with its material "
                        "and texture.", **{**common, "mime": "application/zip"})
     b3.download_button("Mesh .ply", data=lambda: ply_mesh_bytes(mesh()), file_name=f"{stem}_mesh.ply",

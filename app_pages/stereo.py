@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.geometry.stereo import compose, stereo_pair
-from core.io.exports import file_stem, jpeg_bytes, png_bytes
+from core.io.exports import file_stem, jpeg_bytes, stereo_png_bytes
+from core.io.metadata import facts_for
 from core.maps.display import downscale
 from core.video.photo3d import MAX_ANIMATION_WIDTH, wiggle_gif
 from ui import cache
@@ -100,12 +101,10 @@ def _downloads(current: CurrentPrediction, strength: float, convergence: float, 
     """Full-resolution files, each made when its button is clicked."""
     rgb, depth = current.rgb, current.depth
     stem = file_stem(current.name)
+    facts = facts_for(current.info, rgb.shape[1], rgb.shape[0])  # each PNG states them and its settings
 
     def layout_png(layout: str):
-        def make() -> bytes:
-            pair = stereo_pair(rgb, depth, strength, convergence, fill=fill)
-            return png_bytes(compose(pair.left.image, pair.right.image, layout))
-        return make
+        return lambda: stereo_png_bytes(rgb, depth, layout, strength, convergence, fill, facts)
 
     def orbit_mp4() -> bytes:
         from core.video.photo3d import orbit_mp4_bytes

@@ -12,14 +12,20 @@ times, each in its own process on the same files, one after the other:
 
 Each row gives the wall time, images/s, and core-seconds per image: the CPU time (user +
 system) of the command's whole process tree (Ray's own processes included), read from
-``/proc`` every 0.2 s, so Linux only. The weights come as every command finds them; the fast
-backend's conversion is done once before the runs. Load averages are printed: on a shared
-machine they say how much to trust the numbers. Nothing here asserts.
+``/proc`` every 0.2 s, so Linux only; and the share of the machine's CPU time spent waiting for
+the disk (iowait, from ``/proc/stat``): each run writes about 14 MB an image, and a slow disk
+bounds it before the CPU does. ``--dir /dev/shm`` keeps the files in memory to take the disk out;
+each run's outputs are deleted once it is timed. Starting a command (importing torch, loading
+the model, on Ray starting the cluster and its actors) is part of the wall time; the "steady"
+columns leave it out: images/s between the first and the last ``.npy`` written (their mtimes). The weights come as every command finds them;
+the fast backend's conversion is done once before the runs. Load averages are printed: on a
+shared machine they say how much to trust the numbers. Nothing here asserts.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,9 +64,23 @@ def _tree_cpu(root: int, seen: dict[int, float]) -> None:
             seen[pid] = max(seen.get(pid, 0.0), cpu[pid])
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``argv``; return (wall seconds, core-seconds of its process tree, last stderr line)."""
+def _cpu_ticks() -> tuple[int, int]:
+    """(all, iowait) CPU ticks of the machine so far, from ``/proc/stat``."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    return sum(fields[:8]), fields[4]  # user nice system idle iowait irq softirq steal
+
+
+def _steady_rate(out: Path) -> float:
+    """Images/s between the first and the last ``.npy`` written under ``out`` (one per image)."""
+    times = sorted(f.stat().st_mtime for f in out.rglob("*.npy"))
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else float("nan")
+
+
+def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Run ``argv``; return (wall seconds, core-seconds of its process tree, iowait share, last stderr line)."""
     seen: dict[int, float] = {}
+    ticks = _cpu_ticks()
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(argv, cwd=_REPO, env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -68,9 +88,11 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
             _tree_cpu(proc.pid, seen)
             time.sleep(0.2)
         wall = time.perf_counter() - start
+        (total, iowait), (total0, iowait0) = _cpu_ticks(), ticks
         err.seek(0)
         lines = [line for line in err.read().splitlines() if line.startswith(("done", "error"))]
-    return wall, sum(seen.values()), lines[-1] if lines else f"exit code {proc.returncode}"
+    return (wall, sum(seen.values()), (iowait - iowait0) / max(1, total - total0),
+            lines[-1] if lines else f"exit code {proc.returncode}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=200, help="how many 1920x1080 JPEGs (default 200)")
     parser.add_argument("--weights", default=None, help="checkpoint (default: as the commands resolve it)")
     parser.add_argument("--backend", default="auto", choices=("auto", "fast", "torch"))
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where the inputs and outputs go (default: the system's temp; /dev/shm: in memory)")
     args = parser.parse_args(argv)
 
     from bench.run import make_jpeg
@@ -86,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     common = ["--backend", args.backend] + (["--weights", args.weights] if args.weights else [])
     py = [sys.executable, "-m", "core"]
-    with tempfile.TemporaryDirectory(prefix="bench_batch_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench_batch_", dir=args.dir) as tmp:
         folder = Path(tmp) / "in"
         folder.mkdir()
         jpeg = make_jpeg(1080, 1920)
@@ -108,15 +132,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.images} JPEGs 1920x1080, backend {args.backend}, {os.cpu_count()} CPUs; "
               f"load averages before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         print()
-        print("| command | wall s | images/s | core-s per image | vs predict | last line |")
-        print("|---|---|---|---|---|---|")
-        base = None
+        print("| command | wall s | images/s | vs predict | steady images/s | steady vs predict | core-s per image "
+              "| iowait | last line |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        base = steady_base = None
         for label, cmd in runs:
-            wall, cpu, last = _timed([*py, *cmd, *common], env)
+            wall, cpu, iowait, last = _timed([*py, *cmd, *common], env)
+            out = Path(cmd[cmd.index("--out") + 1])
+            steady = _steady_rate(out)
+            shutil.rmtree(out, ignore_errors=True)  # the disk holds one run's files at most
             rate = args.images / wall
-            base = base or rate
-            print(f"| {label} | {wall:.1f} | {rate:.2f} | {cpu / args.images:.3f} | {rate / base:.2f}x | {last} |",
-                  flush=True)
+            base, steady_base = base or rate, steady_base or steady
+            print(f"| {label} | {wall:.1f} | {rate:.2f} | {rate / base:.2f}x | {steady:.2f} | {steady / steady_base:.2f}x "
+                  f"| {cpu / args.images:.3f} | {iowait:.0%} | {last} |", flush=True)
         print()
         print(f"load averages after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0

@@ -16,9 +16,9 @@ import numpy as np
 
 from core import __version__
 from core.maps.colormaps import COLORMAPS
-from core.io.exports import png_bytes
+from core.io.exports import stereo_png_bytes
 from core.io.depth_files import DEFAULT_FORMATS, FORMATS, parse_formats, write_depth_files
-from core.io.metadata import facts_for
+from core.io.metadata import DepthFacts, facts_for
 from core.io.images import ImageDecodeError, read_with_reduction
 from core.geometry.intrinsics import fov_from_exif, resolve_fov  # issue 14: meshes
 from core.geometry.mesh import DEFAULT_CUT, MAX_FACES
@@ -139,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--workers", type=_positive(int), default=None, metavar="K",
                        help="ray: actors, each holding one model (default: the cluster's CPUs / T)")
     batch.add_argument("--threads", type=_positive(int), default=None, metavar="T",
-                       help="inference threads per model (default: all cores locally, 1 per Ray actor)")
+                       help="inference threads per model (default: all cores but one locally, 1 per Ray actor)")
     batch.add_argument("--retry-failed", action="store_true", help="process again the inputs that failed before")
 
     info = sub.add_parser("info", help="show which weights load, their SHA-256, and the runtime")
@@ -213,6 +213,12 @@ def _finish(ok: int, total: int, what: str, out: Path) -> int:
     return 1 if ok < total else 0
 
 
+def _facts(predictor, decoded, depth: np.ndarray) -> DepthFacts:
+    """What the files of one prediction state (:mod:`core.io.metadata`), with the decoder's reduction, if any."""
+    facts = facts_for(predictor.info, depth.shape[1], depth.shape[0])
+    return facts if decoded.reduction is None else facts.with_extra(decoded=str(decoded.reduction))
+
+
 def _predict(args: argparse.Namespace) -> int:
     paths = expand_inputs(args.inputs)
     _make_out(args.out)
@@ -225,9 +231,7 @@ def _predict(args: argparse.Namespace) -> int:
             if decoded.reduction is not None:
                 print(f"note: {path}: {decoded.reduction}", file=sys.stderr)
             depth = predictor.predict(decoded.rgb)
-            facts = facts_for(predictor.info, depth.shape[1], depth.shape[0])
-            if decoded.reduction is not None:
-                facts = facts.with_extra(decoded=str(decoded.reduction))
+            facts = _facts(predictor, decoded, depth)
             written = write_depth_files(args.out, stem, depth, args.colormap, args.formats, facts)
         except (ImageDecodeError, OSError) as e:
             failures += 1
@@ -362,7 +366,8 @@ def _mesh(args: argparse.Namespace) -> int:
             fov = resolve_fov(fov_from_exif(path.read_bytes()), decoded.rgb.shape[1], fov_deg=args.fov,
                               focal_px=args.focal_px)
             depth = predictor.predict(decoded.rgb)
-            name, data, notes = mesh_file(depth, decoded.rgb, stem, fov.degrees, settings)
+            name, data, notes = mesh_file(depth, decoded.rgb, stem, fov.degrees, settings,
+                                          _facts(predictor, decoded, depth))
             (args.out / name).write_bytes(data)
         except (ImageDecodeError, OSError, ValueError) as e:
             failures += 1
@@ -422,9 +427,9 @@ def _stereo_parser(sub) -> None:
 
 
 def _stereo_file(mode: str, rgb: np.ndarray, depth: np.ndarray, strength: float, convergence: float,
-                 fill: str, target: Path) -> str | None:
-    """Write one stereo output; returns the depth map's note (a constant map), if any."""
-    from core.geometry.stereo import compose, disparity_map, stereo_pair
+                 fill: str, target: Path, facts: DepthFacts) -> str | None:
+    """Write one stereo output (a PNG states ``facts.stereo(...)``); returns the map's note (a constant map), if any."""
+    from core.geometry.stereo import disparity_map
     from core.video.photo3d import wiggle_gif, write_orbit_mp4
 
     if mode == "wiggle":
@@ -432,9 +437,7 @@ def _stereo_file(mode: str, rgb: np.ndarray, depth: np.ndarray, strength: float,
     elif mode == "orbit":
         write_orbit_mp4(target, rgb, depth, strength, convergence, fill=fill)
     else:
-        pair = stereo_pair(rgb, depth, strength, convergence, fill=fill)
-        target.write_bytes(png_bytes(compose(pair.left.image, pair.right.image, mode)))
-        return pair.disparity.note
+        target.write_bytes(stereo_png_bytes(rgb, depth, mode, strength, convergence, fill, facts))
     return disparity_map(depth, strength, convergence).note
 
 
@@ -453,7 +456,8 @@ def _stereo(args: argparse.Namespace) -> int:
             if decoded.reduction is not None:
                 print(f"note: {path}: {decoded.reduction}", file=sys.stderr)
             depth = predictor.predict(decoded.rgb)
-            note = _stereo_file(args.mode, decoded.rgb, depth, args.strength, convergence, args.fill, target)
+            note = _stereo_file(args.mode, decoded.rgb, depth, args.strength, convergence, args.fill, target,
+                                _facts(predictor, decoded, depth))
         except (ImageDecodeError, OSError, ValueError) as e:
             failures += 1
             _report_failure(path, e)

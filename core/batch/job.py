@@ -39,7 +39,7 @@ class BatchConfig:
         engine: ``"local"`` or ``"ray"``.
         address: Ray cluster address (``"auto"``, ``"ray://HOST:PORT"``); None starts a local Ray.
         workers: Ray actors (default: the cluster's CPUs / threads); unused locally.
-        threads: Inference threads per predictor (default: all cores locally, 1 per Ray actor).
+        threads: Inference threads per predictor (default: all cores but one locally, 1 per Ray actor).
         retry_failed: Process again the inputs that failed in an earlier run.
     """
 
@@ -199,11 +199,12 @@ def _engine(config: BatchConfig, tasks: list[Task], storage: Storage, stream: Te
 
 def _run_local(config: BatchConfig, tasks: list[Task], storage: Storage, stream: TextIO,
                load: Callable[..., Any] | None) -> Iterable[dict[str, Any]]:
-    from core.batch.local import run_local
+    from core.batch.local import default_threads, run_local
 
     if load is None:
         from core.midas.predictor import load_predictor as load
-    predictor = load(weights=config.weights, backend=config.backend, size=config.size, threads=config.threads)
+    predictor = load(weights=config.weights, backend=config.backend, size=config.size,
+                     threads=config.threads or default_threads())
     if predictor.info.fallback:
         print(f"note: running on torch; the fast backend is unavailable: {predictor.info.fallback}", file=stream)
     yield from run_local(tasks, predictor, storage, config.formats, config.colormap)

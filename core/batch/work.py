@@ -22,7 +22,7 @@ from core.batch.results import Task, row
 from core.batch.storage import Storage
 from core.io.images import decode_with_reduction
 
-__all__ = ["Done", "decode", "infer", "process", "read_input", "unreadable", "write"]
+__all__ = ["Done", "decode", "infer", "read_input", "unreadable", "write"]
 
 
 @dataclass
@@ -136,14 +136,3 @@ def write(done: Done, storage: Storage, formats: Sequence[str], colormap: str) -
     done.values["total_s"] = sum(done.values.get(k, 0.0) for k in ("decode_s", "inference_s")) + seconds
     return done.row
 
-
-def process(
-    task: Task, data: bytes | None, predictor: Any, storage: Storage, formats: Sequence[str], colormap: str
-) -> dict[str, Any]:
-    """All stages for one input, in this thread: read (unless ``data`` is given), decode, infer, write."""
-    done = Done(task)
-    if data is None:
-        read_input(done)
-    else:
-        done.data = data
-    return write(infer(decode(done), predictor), storage, formats, colormap)

@@ -1,4 +1,4 @@
-"""Encoders for downloads and the screen: PNG, JPEG, 16-bit PNG, .npy and PLY, all returned as ``bytes``.
+"""Encoders for downloads and the screen: PNG, JPEG, 16-bit PNG, stereo PNG, .npy and PLY, all returned as ``bytes``.
 
 Every export is finite: depth maps go through :func:`core.maps.normalize.sanitize` or
 :func:`core.maps.normalize.to_uint16`, and a :class:`core.geometry.pointcloud.PointCloud` cannot hold NaN.
@@ -19,6 +19,7 @@ from core.checks import is_int
 from core.io.metadata import DepthFacts, png_with_text
 from core.maps.normalize import sanitize, to_uint16
 from core.geometry.pointcloud import PointCloud
+from core.geometry.stereo import compose, stereo_pair
 
 __all__ = [
     "file_stem",
@@ -30,6 +31,7 @@ __all__ = [
     "png_bytes",
     "read_ply_vertices",
     "side_by_side",
+    "stereo_png_bytes",
 ]
 
 _PLY_VERTEX = np.dtype(
@@ -157,6 +159,31 @@ def png16_bytes(
         data_lo, data_hi = _finite_extent(depth)
         lo, hi = data_lo if lo is None else lo, data_hi if hi is None else hi
     return png_bytes(codes, metadata.png16(float(lo), float(hi)))
+
+
+def stereo_png_bytes(rgb: np.ndarray, depth: np.ndarray, layout: str, strength_pct: float, convergence: float,
+                     fill: str, metadata: DepthFacts) -> bytes:
+    """A stereo picture of the photo as a PNG that says what it is (:meth:`DepthFacts.stereo`).
+
+    Args:
+        rgb: HxWx3 uint8 photo.
+        depth: HxW relative inverse depth of it.
+        layout: one of :data:`core.geometry.stereo.LAYOUTS` ("sbs", "cross", "tb", "anaglyph").
+        strength_pct: the disparity between the nearest and the farthest pixel, % of the width.
+        convergence: the depth at the screen, 0 (the farthest pixel) to 1 (the nearest).
+        fill: one of :data:`core.geometry.stereo.FILLS`.
+        metadata: the prediction's facts (:func:`core.io.metadata.facts_for`); written as text
+            chunks with the rendering's settings.
+
+    Returns:
+        The PNG file contents: ``compose`` of :func:`core.geometry.stereo.stereo_pair`'s two views.
+    """
+    if not isinstance(metadata, DepthFacts):
+        raise TypeError(f"metadata must be a core.io.metadata.DepthFacts (facts_for(...)), got "
+                        f"{type(metadata).__name__}")
+    facts = metadata.stereo(layout, strength_pct, convergence, fill)  # checks the settings before the rendering
+    pair = stereo_pair(rgb, depth, strength_pct, convergence, fill=fill)
+    return png_bytes(compose(pair.left.image, pair.right.image, layout), facts)
 
 
 def _finite_extent(depth: np.ndarray) -> tuple[float, float]:

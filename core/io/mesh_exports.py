@@ -17,6 +17,7 @@ import numpy as np
 
 from core.geometry.mesh import DEFAULT_CUT, DepthMesh, Relief, build_mesh, build_relief
 from core.io.exports import file_stem, png_bytes
+from core.io.metadata import DepthFacts
 
 __all__ = ["MESH_FORMATS", "MeshFileSettings", "glb_bytes", "mesh_file", "obj_zip_bytes", "ply_mesh_bytes", "stl_bytes"]
 
@@ -58,17 +59,22 @@ def _lines(fmt: str, rows: np.ndarray) -> str:
     return (fmt * len(rows)) % tuple(rows.ravel().tolist())
 
 
-def obj_zip_bytes(mesh: DepthMesh, name: str = "mesh") -> bytes:
+def obj_zip_bytes(mesh: DepthMesh, name: str = "mesh", facts: DepthFacts | None = None) -> bytes:
     """A zip of ``<stem>.obj``, ``<stem>.mtl`` and ``<stem>.png`` (the texture), for Blender and others.
 
     Args:
         mesh: a mesh with at least one face.
         name: the file name the zip's members are named after (made safe by ``file_stem``).
+        facts: the prediction's facts (:func:`core.io.metadata.facts_for`); the texture PNG states
+            them as text chunks (:meth:`DepthFacts.texture`). None writes it without.
 
     Returns:
         The zip file contents (deflated).
     """
     _check_mesh(mesh)
+    if facts is not None and not isinstance(facts, DepthFacts):
+        raise TypeError(f"facts must be a core.io.metadata.DepthFacts (facts_for(...)) or None, got "
+                        f"{type(facts).__name__}")
     stem = file_stem(name)
     obj = io.StringIO()
     obj.write("# depth mesh: y up, camera looking down -z; units as the depth (relative unless calibrated)\n")
@@ -82,7 +88,8 @@ def obj_zip_bytes(mesh: DepthMesh, name: str = "mesh") -> bytes:
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         zf.writestr(f"{stem}.obj", obj.getvalue())
         zf.writestr(f"{stem}.mtl", mtl)
-        zf.writestr(f"{stem}.png", png_bytes(mesh.texture), compress_type=zipfile.ZIP_STORED)
+        texture = png_bytes(mesh.texture, None if facts is None else facts.texture())
+        zf.writestr(f"{stem}.png", texture, compress_type=zipfile.ZIP_STORED)
     return out.getvalue()
 
 
@@ -160,7 +167,8 @@ class MeshFileSettings:
 
 
 def mesh_file(
-    inv_depth: np.ndarray, rgb: np.ndarray, name: str, fov_deg: float, settings: MeshFileSettings
+    inv_depth: np.ndarray, rgb: np.ndarray, name: str, fov_deg: float, settings: MeshFileSettings,
+    facts: DepthFacts | None = None,
 ) -> tuple[str, bytes, tuple[str, ...]]:
     """Build the mesh (or relief) of a prediction and encode it in the chosen format.
 
@@ -170,6 +178,7 @@ def mesh_file(
         name: the image's file name or stem, for the output name.
         fov_deg: horizontal field of view (not used by stl).
         settings: format and sizes.
+        facts: the prediction's facts, stated by the OBJ zip's texture PNG (see :func:`obj_zip_bytes`).
 
     Returns:
         (file name, contents, notes): e.g. ``("photo.glb", b"glTF...", ("face budget ... clamped ...",))``.
@@ -185,5 +194,5 @@ def mesh_file(
                               base_mm=settings.base_mm, faces=settings.faces)
         return out_name, stl_bytes(relief), relief.notes
     mesh = build_mesh(inv_depth, rgb, fov_deg=fov_deg, faces=settings.faces, cut=settings.cut)
-    encode = {"glb": glb_bytes, "obj": lambda m: obj_zip_bytes(m, name), "ply": ply_mesh_bytes}[settings.fmt]
+    encode = {"glb": glb_bytes, "obj": lambda m: obj_zip_bytes(m, name, facts), "ply": ply_mesh_bytes}[settings.fmt]
     return out_name, encode(mesh), mesh.notes

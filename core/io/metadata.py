@@ -50,7 +50,8 @@ class DepthFacts:
     """The facts a depth file states about itself; :meth:`fields` gives them as written.
 
     Build the common part once per prediction (:func:`facts_for`), then say how one file encodes
-    the values: :meth:`png16`, :meth:`heatmap`, :meth:`raw`, and :meth:`metric` after a calibration.
+    the values: :meth:`png16`, :meth:`heatmap`, :meth:`raw`, and :meth:`metric` after a calibration;
+    or what a picture made from the prediction shows: :meth:`stereo`, :meth:`texture`.
 
     Attributes:
         model: the model's name, e.g. ``"MiDaS v2.1 small"``.
@@ -153,6 +154,46 @@ class DepthFacts:
             extra=_without(self.extra, "shape"),
         )
 
+    def stereo(self, layout: str, strength_pct: float, convergence: float, fill: str) -> DepthFacts:
+        """The facts of a stereo picture rendered from this prediction: colours, not depth values.
+
+        Args:
+            layout: how :func:`core.geometry.stereo.compose` laid out the two views, one of its
+                ``LAYOUTS`` ("sbs", "cross", "tb", "anaglyph").
+            strength_pct: the disparity between the nearest and the farthest pixel, % of the width.
+            convergence: the depth at the screen, 0 (the farthest pixel) to 1 (the nearest).
+            fill: how the holes were filled, one of ``core.geometry.stereo.FILLS``.
+        """
+        if layout not in _LAYOUT_TEXT:
+            raise ValueError(f"layout must be one of {tuple(_LAYOUT_TEXT)}, got {layout!r}")
+        if fill not in _FILL_TEXT:
+            raise ValueError(f"fill must be one of {tuple(_FILL_TEXT)}, got {fill!r}")
+        if not is_real(strength_pct) or not 0 < strength_pct < float("inf"):
+            raise ValueError(f"strength_pct must be a percentage of the width > 0, got {strength_pct!r}")
+        if not is_real(convergence) or not 0 <= convergence <= 1:
+            raise ValueError(f"convergence must be from 0 (the farthest pixel) to 1 (the nearest), got {convergence!r}")
+        return self._picture(
+            "stereo views rendered from relative inverse depth", f"8-bit RGB, {_LAYOUT_TEXT[layout]}",
+            "not stored: nearer pixels are shifted further apart between the two views",
+            layout=layout, strength=f"{strength_pct:g} % of the width between the nearest and the farthest pixel",
+            convergence=f"{convergence:g} (0 = the farthest pixel at the screen, 1 = the nearest)",
+            hole_fill=_FILL_TEXT[fill],
+        )
+
+    def texture(self) -> DepthFacts:
+        """The facts of the photo written as a mesh's texture: colours, not depth values."""
+        return self._picture("the photo, as the mesh's texture", "8-bit RGB, the source photo's colours "
+                             "(shrunk to the texture's size)", "not stored: the mesh's vertices hold the depth")
+
+    def _picture(self, content: str, encoding: str, near: str, **fields: str) -> DepthFacts:
+        """A picture made from the prediction: no value mapping, its own fields as :attr:`extra`."""
+        keep = _without(self.extra, "shape", *_PICTURE_FIELDS)
+        return dataclasses.replace(
+            self, content=content, units="none: a picture, not values", near=near, encoding=encoding,
+            value_at_0=None, value_at_max=None, max_code=None, scale=None, shift=None,
+            extra=(*keep, *fields.items()),
+        )
+
     def with_extra(self, **fields: str) -> DepthFacts:
         """These facts with more fields (replacing extra fields of the same names)."""
         return dataclasses.replace(self, extra=(*_without(self.extra, *fields), *fields.items()))
@@ -212,6 +253,19 @@ class DepthFacts:
 
 _FIELD_NAMES = ("content", "units", "near", "encoding", "value_at_0", "value_at_max", "max_code", "scale", "shift",
                 "model", "weights_sha256", "network_size", "source_size", "app_version", "extra")
+
+# What a stereo picture's layout and hole fill mean (keys: core.geometry.stereo.LAYOUTS and FILLS).
+_LAYOUT_TEXT = {
+    "sbs": "side by side for parallel viewing: the left view on the left",
+    "cross": "side by side for cross-eyed viewing: the right view on the left",
+    "tb": "top-bottom: the left view on top",
+    "anaglyph": "red-cyan anaglyph (Dubois): red for the left eye, cyan for the right",
+}
+_FILL_TEXT = {
+    "background": "background: a hole repeats the pixel on its far side",
+    "telea": "telea: OpenCV inpainting, blending both sides",
+}
+_PICTURE_FIELDS = ("layout", "strength", "convergence", "hole_fill", "calibration", "no_depth")
 
 
 def _without(extra: tuple[tuple[str, str], ...], *keys: str) -> tuple[tuple[str, str], ...]:

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.checks import is_real
+from core.io.metadata import DepthFacts, png_with_text
 from core.measure.alignment import ScaleShift
 from core.maps.colormaps import colorize, colormap_lut
+from core.measure.metric_depth import depth_png16_mm_bytes
 from core.measure.metrics import DepthMetrics, error_map, evaluate, resize_to
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "measured_image",
     "no_measurement_color",
     "synthetic_ground_truth",
+    "synthetic_ground_truth_png",
 ]
 
 #: Relative difference of width/height ratios above which the two maps cannot show the same view.
@@ -228,6 +231,39 @@ def synthetic_ground_truth(
         >>> round(float(depth[0, 99]), 6), round(float(depth[0, 1]), 6)
         (1.0, 10.0)
     """
+    return _synthetic(pred, near_m, far_m)[1:]
+
+
+def synthetic_ground_truth_png(pred: np.ndarray, facts: DepthFacts, near_m: float = 1.0, far_m: float = 10.0) -> bytes:
+    """:func:`synthetic_ground_truth` as a 16-bit PNG of whole millimetres (0 = no depth) that says what it is.
+
+    Its text chunks are ``facts.metric(s, t).millimetre_png16()`` with the synthetic fit's ``s``
+    and ``t``, and a ``ground_truth`` field saying it is synthetic, not measured.
+
+    Args:
+        pred: HxW relative inverse depth, not constant.
+        facts: the prediction's facts (:func:`core.io.metadata.facts_for`).
+        near_m: depth of the 99th percentile, > 0.
+        far_m: depth of the 1st percentile, > ``near_m``.
+
+    Returns:
+        The PNG file contents; :func:`core.measure.metrics.load_ground_truth` reads it back.
+
+    Raises:
+        TypeError: ``facts`` is not a DepthFacts.
+        ValueError: as :func:`synthetic_ground_truth`.
+    """
+    if not isinstance(facts, DepthFacts):
+        raise TypeError(f"facts must be a core.io.metadata.DepthFacts (facts_for(...)), got {type(facts).__name__}")
+    fit, depth, valid = _synthetic(pred, near_m, far_m)
+    made = (f"synthetic: an exact scale and shift of the prediction in inverse depth (its 99th percentile at "
+            f"{near_m:g} m, its 1st at {far_m:g} m), a self-check of the protocol, not a measurement")
+    stated = facts.metric(fit.scale, fit.shift).with_extra(ground_truth=made).millimetre_png16()
+    return png_with_text(depth_png16_mm_bytes(depth, valid), stated.text_fields())
+
+
+def _synthetic(pred: np.ndarray, near_m: float, far_m: float) -> tuple[ScaleShift, np.ndarray, np.ndarray]:
+    """The synthetic fit, and the HxW float32 depth in metres and the mask it gives."""
     if not 0 < near_m < far_m:
         raise ValueError(f"need 0 < near_m < far_m, got near_m={near_m}, far_m={far_m}")
     p = np.asarray(pred, dtype=np.float64)
@@ -239,4 +275,4 @@ def synthetic_ground_truth(
     scale = (1.0 / near_m - 1.0 / far_m) / (hi - lo)
     fit = ScaleShift(scale=float(scale), shift=float(1.0 / far_m - scale * lo))
     depth, valid = fit.to_depth(p)
-    return depth.astype(np.float32), valid
+    return fit, depth.astype(np.float32), valid

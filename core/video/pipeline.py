@@ -10,10 +10,10 @@ long it is (a few frames in flight, never a list of all of them):
    picture are encoded to H.264.
 
 In each pass decoding runs in a thread of its own, ahead of the main thread (inference, or
-colorizing), and the second pass encodes in a third thread: PyAV, torch and OpenCV release the
-GIL, so the stages overlap. Everything is written into a temporary folder inside ``out_dir``
-and renamed into place only when all three files are complete: an error or a cancel leaves no
-half-written file behind.
+colorizing), and the second pass encodes each of the two videos in a thread of its own: PyAV,
+torch and OpenCV release the GIL, so the stages overlap. Everything is written into a temporary
+folder inside ``out_dir`` and renamed into place only when all three files are complete: an
+error or a cancel leaves no half-written file behind.
 
 The ``.npz`` holds ``depth``, float16 (frames, H, W), each frame exactly
 ``predictor.predict(frame.rgb)`` rounded to float16 (relative error at most 2**-11, about
@@ -311,26 +311,22 @@ def _encode_pass(
     flickers = _FlickerMean()
     prev: tuple[np.ndarray, np.ndarray] | None = None
     with Mp4Writer(staged["depth"], fps, width, height) as depth_mp4, \
-            Mp4Writer(staged["side"], fps, 2 * width, height) as side_mp4:
-
-        def encode(item: tuple[np.ndarray, np.ndarray, float]) -> None:
-            heat, both, t = item
-            depth_mp4.write(heat, t)
-            side_mp4.write(both, t)
-
-        with _Behind(encode, stop.event) as encoder:
-            for k, frame in enumerate(_ahead(frames_of(), stop.event)):
-                if k >= frames:
-                    break  # never more frames than the first pass predicted
-                stop.check(k)
-                norm = normalized(aligned[k], mode, window)  # HxW float32 in [0, 1]
-                heat = colorize(norm, cmap, 0.0, 1.0)  # -> HxWx3 uint8
-                encoder.put((heat, side_by_side(frame.rgb, heat), frame.timestamp_s))
-                if prev is not None:
-                    flickers.add(flicker(prev[0], norm, prev[1], frame.rgb))
-                prev = (norm, frame.rgb)
-                if progress is not None:
-                    progress(k + 1, frames, time.perf_counter() - start)
+            Mp4Writer(staged["side"], fps, 2 * width, height) as side_mp4, \
+            _Behind(lambda item: depth_mp4.write(*item), stop.event) as heat_encoder, \
+            _Behind(lambda item: side_mp4.write(*item), stop.event) as side_encoder:
+        for k, frame in enumerate(_ahead(frames_of(), stop.event)):
+            if k >= frames:
+                break  # never more frames than the first pass predicted
+            stop.check(k)
+            norm = normalized(aligned[k], mode, window)  # HxW float32 in [0, 1]
+            heat = colorize(norm, cmap, 0.0, 1.0)  # -> HxWx3 uint8
+            heat_encoder.put((heat, frame.timestamp_s))
+            side_encoder.put((side_by_side(frame.rgb, heat), frame.timestamp_s))
+            if prev is not None:
+                flickers.add(flicker(prev[0], norm, prev[1], frame.rgb))
+            prev = (norm, frame.rgb)
+            if progress is not None:
+                progress(k + 1, frames, time.perf_counter() - start)
     return flickers.value()
 
 

@@ -489,8 +489,9 @@ def flicker(
             raise ValueError(f"{name} has shape {image.shape}, expected {a.shape + (3,)} to match prev_norm.")
     if b.shape != a.shape:
         raise ValueError(f"norm has shape {b.shape} but prev_norm has {a.shape}; they must match.")
-    change = cv2.absdiff(np.ascontiguousarray(prev_rgb), np.ascontiguousarray(rgb)).max(axis=2)  # HxW uint8
-    static = change <= threshold
-    if not static.any():
+    change = cv2.absdiff(np.ascontiguousarray(prev_rgb), np.ascontiguousarray(rgb))  # HxWx3 uint8
+    top = min(255, math.floor(threshold))  # whole levels: a change <= 8.5 is a change <= 8
+    static = cv2.inRange(change, (0, 0, 0), (top, top, top))  # HxW uint8, 255 where every channel is within
+    if not cv2.countNonZero(static):
         return None
-    return float(np.mean(np.abs(b[static] - a[static]), dtype=np.float64))
+    return float(cv2.mean(cv2.absdiff(a, b), mask=static)[0])  # summed in float64

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from core import __version__
 from core.geometry.stereo import anaglyph, compose, stereo_pair
 from core.io.images import decode_image
 from tests.app.test_dashboard import app, captions, image_by_caption  # noqa: F401 (fixtures)
@@ -114,6 +115,10 @@ def test_browser_stereo_journey(page, tmp_path, app_predictor) -> None:
     with Image.open(saved) as image:
         assert image.format == "PNG"
         got = np.asarray(image.convert("RGB")).astype(int)
+        text = dict(image.text)  # the file says what it is and how it was made
+    assert text["content"] == "stereo views rendered from relative inverse depth" and text["layout"] == "anaglyph"
+    assert text["strength"].startswith("6 % of the width") and text["convergence"].startswith("0.5 ")
+    assert text["weights_sha256"] == app_predictor.info.sha256 and text["app_version"] == __version__
     # the full-resolution anaglyph of the sample at 6 %, as core makes it from the app's own prediction
     rgb = decode_image((REPO / "samples" / "chelsea.png").read_bytes())
     pair = stereo_pair(rgb, app_predictor.predict(rgb), 6.0, 0.5)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from core import __version__
+from core.cli import main
 from core.io.describe import describe_bytes, describe_file
 from core.io.exports import npy_bytes, png16_bytes, png_bytes
 from core.io.float_maps import exr_bytes, pfm_bytes
@@ -77,6 +78,23 @@ def test_metric_files_say_metres_scale_and_shift():
     fields = describe_bytes(npy_bytes(DEPTH), sidecar_bytes(facts.raw("float32", DEPTH.shape)))
     assert fields["units"] == "metres" and fields["content"] == "depth" and fields["near"] == "small values"
     assert (float(fields["scale"]), float(fields["shift"])) == (0.125, -0.03)
+
+
+def test_a_stereo_picture_and_a_mesh_texture_say_what_they_show(tmp_path, capsys):
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    (tmp_path / "a_anaglyph.png").write_bytes(png_bytes(rgb, FACTS.stereo("anaglyph", 5.0, 0.5, "background")))
+    (tmp_path / "texture.png").write_bytes(png_bytes(rgb, FACTS.texture()))
+    fields = describe_file(tmp_path / "a_anaglyph.png")
+    assert fields["file"] == "PNG, 8-bit RGB, 6x4" and {key: fields[key] for key in COMMON} == COMMON
+    assert fields["content"] == "stereo views rendered from relative inverse depth" and fields["layout"] == "anaglyph"
+    assert fields["strength"].startswith("5 % of the width") and fields["hole_fill"].startswith("background")
+    assert describe_file(tmp_path / "texture.png")["content"] == "the photo, as the mesh's texture"
+    assert main(["describe", str(tmp_path / "a_anaglyph.png")]) == 0  # what the user reads
+    printed = capsys.readouterr().out
+    for line in ("content: stereo views rendered from relative inverse depth", "layout: anaglyph",
+                 "strength: 5 % of the width", "convergence: 0.5", f"weights_sha256: {'cd' * 32}",
+                 f"app_version: {__version__}"):
+        assert line in " ".join(printed.split()), line
 
 
 def test_describe_refuses_other_files(tmp_path):

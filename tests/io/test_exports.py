@@ -5,9 +5,14 @@ import io
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
+from core import __version__
+from core.geometry.stereo import compose, stereo_pair
+from core.io.metadata import DepthFacts
 from core.maps.normalize import sanitize, to_uint16
 from core.io.exports import file_stem, jpeg_bytes, jpeg_bytes_async, npy_bytes, ply_bytes, png16_bytes, png_bytes, read_ply_vertices, side_by_side
+from core.io.exports import stereo_png_bytes
 from core.geometry.pointcloud import PointCloud, build_point_cloud
 
 SIZES = [(1, 1), (2, 3), (31, 17), (120, 160)]
@@ -186,6 +191,31 @@ def test_read_ply_rejects_bad_input() -> None:
         read_ply_vertices(data.replace(b"property uchar blue", b"property float blue"))
     with pytest.raises(TypeError, match="bytes"):
         read_ply_vertices("ply\n")
+
+
+# ---------------------------------------------------------------- stereo PNG (the Stereo page's downloads)
+
+
+@pytest.mark.parametrize(("layout", "shape"), [("sbs", (6, 20, 3)), ("cross", (6, 20, 3)), ("tb", (12, 10, 3)),
+                                               ("anaglyph", (6, 10, 3))])
+def test_stereo_png_is_the_composed_pair_and_states_what_it_is(layout, shape) -> None:
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, size=(6, 10, 3)).astype(np.uint8)
+    depth = rng.random((6, 10)).astype(np.float32)
+    facts = DepthFacts("MiDaS v2.1 small", "ef" * 32, 256, (10, 6))
+    data = stereo_png_bytes(rgb, depth, layout, 8.0, 0.3, "background", facts)
+    pair = stereo_pair(rgb, depth, 8.0, 0.3, fill="background")
+    with Image.open(io.BytesIO(data)) as im:
+        text, pixels = dict(im.text), np.asarray(im.convert("RGB"))
+    assert pixels.shape == shape
+    np.testing.assert_array_equal(pixels, compose(pair.left.image, pair.right.image, layout))
+    assert text["content"] == "stereo views rendered from relative inverse depth" and text["layout"] == layout
+    assert text["strength"].startswith("8 % of the width") and text["convergence"].startswith("0.3 ")
+    assert text["weights_sha256"] == "ef" * 32 and text["source_size"] == "10x6" and text["app_version"] == __version__
+    with pytest.raises(ValueError, match="layout must be one of"):
+        stereo_png_bytes(rgb, depth, "vr", 8.0, 0.3, "background", facts)
+    with pytest.raises(TypeError, match="DepthFacts"):
+        stereo_png_bytes(rgb, depth, layout, 8.0, 0.3, "background", None)
 
 
 # ---------------------------------------------------------------- side_by_side

@@ -9,8 +9,10 @@ import pytest
 import trimesh
 from PIL import Image
 
+from core import __version__
 from core.geometry.mesh import build_mesh, build_relief
 from core.io.mesh_exports import glb_bytes, obj_zip_bytes, ply_mesh_bytes, stl_bytes
+from core.io.metadata import DepthFacts
 from tests.geometry.test_mesh import scene
 
 
@@ -48,6 +50,20 @@ def test_obj_zip_round_trips_with_mtl_and_png(mesh, tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.faces, mesh.faces)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "my_photo.png")), mesh.texture)
     assert loaded.visual.material.image is not None  # the MTL found the texture
+    assert Image.open(tmp_path / "my_photo.png").text == {}  # no facts given, none written
+
+
+def test_the_obj_zip_s_texture_says_it_is_the_photo_with_the_prediction_s_facts(mesh) -> None:
+    facts = DepthFacts("MiDaS v2.1 small", "9a" * 32, 256, (80, 60))
+    with zipfile.ZipFile(io.BytesIO(obj_zip_bytes(mesh, "scene.png", facts))) as zf:
+        texture = zf.read("scene.png")
+    with Image.open(io.BytesIO(texture)) as im:
+        text, pixels = dict(im.text), np.asarray(im)
+    np.testing.assert_array_equal(pixels, mesh.texture)
+    assert text["content"] == "the photo, as the mesh's texture"
+    assert text["weights_sha256"] == "9a" * 32 and text["source_size"] == "80x60" and text["app_version"] == __version__
+    with pytest.raises(TypeError, match="DepthFacts"):
+        obj_zip_bytes(mesh, "scene.png", {"model": "x"})
 
 
 def test_ply_mesh_round_trips_with_vertex_colours(mesh) -> None:

@@ -116,6 +116,46 @@ def test_metric_facts_say_metres_and_give_scale_and_shift():
         _facts().metric(1.0, 0.0, units="feet")
 
 
+@pytest.mark.parametrize(("layout", "says"), [("sbs", "parallel"), ("cross", "cross-eyed"), ("tb", "top-bottom"),
+                                              ("anaglyph", "red-cyan")])
+def test_a_stereo_picture_says_it_is_rendered_with_its_settings_not_depth_values(layout, says):
+    base = _facts().with_extra(decoded="reduced 2x", shape="3x5")
+    text = _pillow_text(png_bytes(np.zeros((3, 5, 3), np.uint8), base.stereo(layout, 4.5, 0.25, "telea")))
+    assert text["content"] == "stereo views rendered from relative inverse depth"
+    assert text["units"] == "none: a picture, not values" and says in text["encoding"]
+    assert text["layout"] == layout and text["strength"].startswith("4.5 % of the width")
+    assert text["convergence"].startswith("0.25 ") and text["hole_fill"].startswith("telea: OpenCV inpainting")
+    assert text["weights_sha256"] == SHA and text["network_size"] == "384" and text["source_size"] == "5x3"
+    assert text["app_version"] == __version__ and text["decoded"] == "reduced 2x"
+    for gone in ("value_at_0", "value_at_max", "max_code", "shape"):  # not a map of values
+        assert gone not in text
+    stereo_of_metric = _facts().metric(0.5, 0.1).stereo(layout, 3.0, 0.5, "background").fields()
+    assert "scale" not in stereo_of_metric and "calibration" not in stereo_of_metric
+
+
+def test_stereo_facts_know_every_layout_and_fill_and_refuse_bad_settings():
+    from core.geometry.stereo import FILLS, LAYOUTS
+
+    for layout in LAYOUTS:
+        for fill in FILLS:
+            assert _facts().stereo(layout, 3.0, 0.5, fill).fields()["layout"] == layout
+    with pytest.raises(ValueError, match="layout must be one of"):
+        _facts().stereo("vr", 3.0, 0.5, "background")
+    with pytest.raises(ValueError, match="fill must be one of"):
+        _facts().stereo("sbs", 3.0, 0.5, "blur")
+    with pytest.raises(ValueError, match="strength_pct"):
+        _facts().stereo("sbs", 0.0, 0.5, "background")
+    with pytest.raises(ValueError, match="convergence"):
+        _facts().stereo("sbs", 3.0, 1.5, "background")
+
+
+def test_a_mesh_texture_says_it_is_the_photo():
+    text = _pillow_text(png_bytes(np.zeros((3, 5, 3), np.uint8), _facts().texture()))
+    assert text["content"] == "the photo, as the mesh's texture" and text["units"] == "none: a picture, not values"
+    assert text["weights_sha256"] == SHA and text["source_size"] == "5x3" and text["app_version"] == __version__
+    assert "value_at_0" not in text and "max_code" not in text
+
+
 def test_non_latin1_text_goes_into_itxt_and_reads_back():
     png = png_bytes(np.zeros((2, 3), np.uint8))
     data = png_with_text(png, {"note": "near = bright – 近い", "plain": "ascii", "number": 0.1})

@@ -7,8 +7,11 @@ import zipfile
 import numpy as np
 import pytest
 import trimesh
+from PIL import Image
 
+from core import __version__
 from core.cli import main
+from core.midas.download import sha256_file
 from tests.geometry.test_intrinsics import exif_jpeg
 
 
@@ -34,7 +37,12 @@ def test_mesh_writes_each_format_with_the_exif_field_of_view(fmt, suffix, photo,
     assert "90.0° horizontal field of view, from the photo's EXIF FocalLengthIn35mmFilm" in err
     assert "[1/1]" in err and "done: 1 of 1 meshes" in err
     if fmt == "obj":
-        assert sorted(zipfile.ZipFile(io.BytesIO(data)).namelist()) == ["wide.mtl", "wide.obj", "wide.png"]
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            assert sorted(zf.namelist()) == ["wide.mtl", "wide.obj", "wide.png"]
+            texture = Image.open(io.BytesIO(zf.read("wide.png")))
+        assert texture.text["content"] == "the photo, as the mesh's texture"
+        assert texture.text["weights_sha256"] == sha256_file(reference_weights)
+        assert texture.text["source_size"] == "96x64" and texture.text["app_version"] == __version__
         return
     loaded = trimesh.load(io.BytesIO(data), file_type=fmt, process=False)
     geometry = next(iter(loaded.geometry.values())) if fmt == "glb" else loaded

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core import __version__
 from core.cli import main
+from core.midas.download import sha256_file
 from core.video.reader import probe_video
 from tests.conftest import skip_module_without_checkpoint
 
@@ -41,6 +43,13 @@ def test_each_stereo_image_mode_writes_its_layout(photo, reference_weights, tmp_
     image = cv2.imread(str(tmp_path / f"scene{suffix}"), cv2.IMREAD_UNCHANGED)
     assert image.shape == shape and image.dtype == np.uint8
     assert "[1/1]" in err and "strength 4% = 6.4 px" in err and "done: 1 of 1" in err
+    with Image.open(tmp_path / f"scene{suffix}") as written:  # the file says what it is and how it was made
+        text = dict(written.text)
+    assert text["content"] == "stereo views rendered from relative inverse depth" and text["layout"] == mode
+    assert text["strength"].startswith("4 % of the width") and text["convergence"].startswith("0.5 ")
+    assert text["hole_fill"].startswith("background")
+    assert text["weights_sha256"] == sha256_file(reference_weights) and text["network_size"] == "256"
+    assert text["source_size"] == "160x120" and text["app_version"] == __version__
 
 
 def test_wiggle_and_orbit_write_an_animation(photo, reference_weights, tmp_path, capsys):

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
+from core import __version__
+from core.io.metadata import DepthFacts, png_with_text, read_png_text
 from core.measure.alignment import AlignmentError
+from core.measure.metric_depth import depth_png16_mm_bytes
+from core.measure.metrics import load_ground_truth
 from core.maps.colormaps import COLORMAPS, colorize, colormap_lut
 from core.teaching.ground_truth_report import (
     ASPECT_TOLERANCE,
@@ -11,6 +18,7 @@ from core.teaching.ground_truth_report import (
     measured_image,
     no_measurement_color,
     synthetic_ground_truth,
+    synthetic_ground_truth_png,
 )
 
 
@@ -135,6 +143,24 @@ def test_synthetic_ground_truth_is_an_exact_affine_map_in_inverse_depth():
     assert depth.ravel()[near] == pytest.approx(1.0, rel=0.02)
     assert depth.ravel()[far] == pytest.approx(10.0, rel=0.05)
     assert ground_truth_report(pred, depth).metrics.abs_rel < 1e-5
+
+
+def test_the_synthetic_ground_truth_png_states_its_fit_and_that_it_is_synthetic():
+    pred = _pred()
+    facts = DepthFacts("MiDaS v2.1 small", "5e" * 32, 256, (80, 60))
+    data = synthetic_ground_truth_png(pred, facts)
+    assert data == png_with_text(depth_png16_mm_bytes(*synthetic_ground_truth(pred)), read_png_text(data))
+    with Image.open(io.BytesIO(data)) as im:
+        text = dict(im.text)
+    assert text["content"] == "depth" and text["units"] == "millimetres" and text["max_code"] == "65535"
+    assert text["ground_truth"].startswith("synthetic:") and "not a measurement" in text["ground_truth"]
+    lo, hi = np.percentile(pred.astype(np.float64), [1, 99])  # 1 / depth_m = s d + t puts hi at 1 m, lo at 10 m
+    s, t = float(text["scale"]), float(text["shift"])
+    assert (s * hi + t, s * lo + t) == (pytest.approx(1.0), pytest.approx(0.1))
+    assert text["weights_sha256"] == "5e" * 32 and text["source_size"] == "80x60" and text["app_version"] == __version__
+    assert ground_truth_report(pred, load_ground_truth(data, kind="png16", unit="mm")).metrics.abs_rel < 1e-3
+    with pytest.raises(TypeError, match="DepthFacts"):
+        synthetic_ground_truth_png(pred, None)
 
 
 def test_synthetic_ground_truth_refuses_a_flat_map():

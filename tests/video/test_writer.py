@@ -34,6 +34,21 @@ def test_output_decodes_with_the_right_frames_size_and_duration(tmp_path: Path) 
         assert diff.mean() < 4.0
 
 
+def test_a_heatmaps_colours_come_back_as_they_were_drawn(tmp_path: Path) -> None:
+    from core.maps.colormaps import colorize
+
+    ramp = np.tile(np.linspace(0.0, 1.0, 96, dtype=np.float32), (64, 1))  # far -> near, left to right
+    heat = colorize(ramp, "inferno", 0.0, 1.0)
+    heat[16:48, 30:34] = (255, 255, 255)  # a thin white bar: sharp colour edges
+    path = tmp_path / "heat.mp4"
+    with Mp4Writer(path, 10, 96, 64) as out:
+        out.write(heat)
+    (frame,) = read_frames(path)
+    error = np.abs(frame.rgb.astype(np.int16) - heat.astype(np.int16))  # 64x96x3 levels
+    assert error.mean() < 3.0
+    assert np.percentile(error, 99) <= 16, "colours near sharp edges drifted further than 4:2:0 chroma explains"
+
+
 def test_browsers_can_play_it(tmp_path: Path) -> None:
     path = _write_scene(tmp_path / "depth.mp4", 3, 10, (64, 48))
     data = path.read_bytes()
