@@ -1,6 +1,6 @@
 """Throughput of ``python -m core batch`` against today's ``predict`` loop (issue 16).
 
-    .venv/bin/python -m bench.batch [--images 200] [--weights PATH] [--backend auto]
+    .venv/bin/python -m bench.batch [--images 200] [--weights PATH] [--backend auto] [--dir /dev/shm]
 
 Writes ``--images`` copies of one photo-like 1920x1080 JPEG (``bench.run.make_jpeg``), then
 times, each in its own process on the same files, one after the other:
@@ -17,9 +17,10 @@ the disk (iowait, from ``/proc/stat``): each run writes about 14 MB an image, an
 bounds it before the CPU does. ``--dir /dev/shm`` keeps the files in memory to take the disk out;
 each run's outputs are deleted once it is timed. Starting a command (importing torch, loading
 the model, on Ray starting the cluster and its actors) is part of the wall time; the "steady"
-columns leave it out: images/s between the first and the last ``.npy`` written (their mtimes). The weights come as every command finds them;
-the fast backend's conversion is done once before the runs. Load averages are printed: on a
-shared machine they say how much to trust the numbers. Nothing here asserts.
+columns leave it out: images/s between the first and the last ``.npy`` written (their mtimes).
+The weights come as every command finds them; the fast backend's conversion is done once before
+the runs. Load averages are printed: on a shared machine they say how much to trust the numbers.
+Nothing here asserts.
 """
 from __future__ import annotations
 

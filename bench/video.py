@@ -1,6 +1,6 @@
 """Video: clip -> depth -> H.264, ours against the official per-frame loop (issue 13, speed).
 
-    MIDAS_WEIGHTS=/path/to/weights.pt .venv/bin/python -m bench.video [--seconds 10] [--sizes 1280x720,640x360]
+    MIDAS_WEIGHTS=/path/to/weights.pt .venv/bin/python -m bench.video [--seconds 10] [--sizes 1280x720,640x360] [--dir /dev/shm]
 
 For each size the bench makes a clip with PyAV (25 fps, H.264: a photo panning slowly, with a
 square moving across it and film grain), then times, in this one process, N = 256:
