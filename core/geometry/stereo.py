@@ -49,6 +49,7 @@ __all__ = [
     "StereoPair",
     "View",
     "anaglyph",
+    "check_settings",
     "compose",
     "disparity_map",
     "render_view",
@@ -161,6 +162,22 @@ def _check_rgb(rgb: object, name: str = "rgb") -> np.ndarray:
     return rgb
 
 
+def check_settings(strength_pct: float, convergence: float) -> tuple[float, float]:
+    """The strength, % of the width in (0, ``MAX_STRENGTH_PCT``], and the convergence, 0-1, checked.
+
+    Raises:
+        TypeError: a setting is not a real number.
+        ValueError: a setting is out of range (the message says the range).
+    """
+    strength_pct = check_real(strength_pct, "strength_pct", low=0.0, high=MAX_STRENGTH_PCT,
+                              hint=": the disparity range as % of the width, e.g. 3")
+    if strength_pct == 0.0:
+        raise ValueError("strength_pct must be > 0: with 0 the two views are the photo itself")
+    convergence = check_real(convergence, "convergence", low=0.0, high=1.0,
+                             hint=": 0 puts the farthest depth at the screen, 1 the nearest")
+    return strength_pct, convergence
+
+
 def disparity_map(
     depth: np.ndarray,
     strength_pct: float = 3.0,
@@ -198,12 +215,7 @@ def disparity_map(
         raise ValueError(f"depth must be a real HxW map, got {depth.dtype} shape {depth.shape}")
     if depth.size == 0:
         raise ValueError(f"depth must not be empty, got shape {depth.shape}")
-    strength_pct = check_real(strength_pct, "strength_pct", low=0.0, high=MAX_STRENGTH_PCT,
-                              hint=": the disparity range as % of the width, e.g. 3")
-    if strength_pct == 0.0:
-        raise ValueError("strength_pct must be > 0: with 0 the two views are the photo itself")
-    convergence = check_real(convergence, "convergence", low=0.0, high=1.0,
-                             hint=": 0 puts the farthest depth at the screen, 1 the nearest")
+    strength_pct, convergence = check_settings(strength_pct, convergence)
     strength_px = strength_pct / 100.0 * depth.shape[1]
     clean = sanitize(depth)  # HxW float32, finite
     lo_ = float(clean.min()) if lo is None else check_real(lo, "lo")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from core import __version__
 from core.checks import is_int, is_real
+from core.geometry.stereo import check_settings
 
 __all__ = [
     "DepthFacts",
@@ -168,10 +169,7 @@ class DepthFacts:
             raise ValueError(f"layout must be one of {tuple(_LAYOUT_TEXT)}, got {layout!r}")
         if fill not in _FILL_TEXT:
             raise ValueError(f"fill must be one of {tuple(_FILL_TEXT)}, got {fill!r}")
-        if not is_real(strength_pct) or not 0 < strength_pct < float("inf"):
-            raise ValueError(f"strength_pct must be a percentage of the width > 0, got {strength_pct!r}")
-        if not is_real(convergence) or not 0 <= convergence <= 1:
-            raise ValueError(f"convergence must be from 0 (the farthest pixel) to 1 (the nearest), got {convergence!r}")
+        strength_pct, convergence = check_settings(strength_pct, convergence)  # as the rendering checks them
         return self._picture(
             "stereo views rendered from relative inverse depth", f"8-bit RGB, {_LAYOUT_TEXT[layout]}",
             "not stored: nearer pixels are shifted further apart between the two views",
