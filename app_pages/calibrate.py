@@ -15,9 +15,12 @@ from core.measure.metric_depth import MetricRange, depth_npy_m_bytes, depth_png1
 from core.geometry.pointcloud import build_point_cloud
 from ui.calibration_table import (
     COLUMNS,
+    FOR_KEY,
+    POINTS_KEY,
     TableStatus,
     apply_editor_changes,
     frame_to_rows,
+    owner,
     place_click,
     points_from_rows,
     rows_to_frame,
@@ -48,8 +51,8 @@ if current is None:
 
 # Session keys: the rows as the user sees them; the rows the current table was built from
 # (its edits are relative to them); which photo they belong to; the table's and the
-# photo chart's generation (a new one starts empty).
-_POINTS, _BASE, _FOR, _VERSION, _CLICKS = "cal_points", "cal_base", "cal_for", "cal_version", "cal_clicks"
+# photo chart's generation (a new one starts empty). The Stereo page reads the rows too.
+_POINTS, _BASE, _FOR, _VERSION, _CLICKS = POINTS_KEY, "cal_base", FOR_KEY, "cal_version", "cal_clicks"
 _MODES = ("Add a calibration point", "Set measuring point A", "Set measuring point B")
 _MEASURE_KEYS = ("measure_ax", "measure_ay", "measure_bx", "measure_by")
 _WINDOW = (1.0, 99.0)  # percentiles of the calibrated depth that the views show, as the heatmap's colours
@@ -106,10 +109,10 @@ def _on_pick(chart_key: str, full_hw: tuple[int, int]) -> None:
 def _reset_for(current: CurrentPrediction) -> None:
     """Points belong to one photo: start empty when the photo changes."""
     height, width = current.rgb.shape[:2]
-    owner = f"{current.digest}:{width}x{height}"
-    fresh = st.session_state.get(_FOR) != owner
+    photo = owner(current.digest, width, height)
+    fresh = st.session_state.get(_FOR) != photo
     if fresh:
-        st.session_state[_FOR] = owner
+        st.session_state[_FOR] = photo
         _store([])
     elif _editor_key() not in st.session_state and st.session_state.get(_POINTS) != st.session_state.get(_BASE):
         # back from another page: Streamlit forgot the table's edits, the rows remember them

@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.geometry.intrinsics import FieldOfView
 from core.geometry.mesh import MAX_FACES, DepthMesh, build_mesh, build_relief
 from core.geometry.pointcloud import PointCloud, inverse_depth_reference
 from core.io.exports import file_stem
@@ -82,10 +83,10 @@ def mesh_view(current: CurrentPrediction) -> None:
         + (f" ({2 * (gw - 1) * (gh - 1) - mesh.n_faces:,} cut at jumps above {cut:.0%})" if cut else " (no cut)")
         + f" · field of view {fov.degrees:.1f}° · scale {scale:g}, shift {shift:g} (the 3D Point Cloud page's)."
     )
-    _downloads(current, fov.degrees, cut, scale, shift, reference)
+    _downloads(current, fov, cut, scale, shift, reference)
 
 
-def _downloads(current: CurrentPrediction, fov_deg: float, cut: float | None, scale: float, shift: float,
+def _downloads(current: CurrentPrediction, fov: FieldOfView, cut: float | None, scale: float, shift: float,
                reference: float) -> None:
     """Mesh files at their own face budget, each built only when clicked."""
     st.subheader("Downloads")
@@ -99,16 +100,17 @@ def _downloads(current: CurrentPrediction, fov_deg: float, cut: float | None, sc
     base_mm = float(d4.number_input("Base thickness (mm)", 0.2, 100.0, step=0.5, key="mesh_base_mm",
                                     persist_state="session", help="The flat slab under the relief."))
     depth, rgb, name, stem = current.depth, current.rgb, current.name, file_stem(current.name)
-    facts = facts_for(current.info, rgb.shape[1], rgb.shape[0])  # the OBJ zip's texture PNG states them
+    facts = facts_for(current.info, rgb.shape[1], rgb.shape[0])  # the GLB and the texture PNGs state them
 
     def mesh() -> DepthMesh:  # runs when a button is clicked: reads no session state
-        return build_mesh(depth, rgb, fov_deg=fov_deg, faces=faces, cut=cut, scale=scale, shift=shift,
+        return build_mesh(depth, rgb, fov_deg=fov.degrees, faces=faces, cut=cut, scale=scale, shift=shift,
                           reference=reference)
 
     height_mm = width_mm * (depth.shape[0] - 1) / (depth.shape[1] - 1)
     b1, b2, b3, b4 = st.columns(4)
     common = {"mime": "application/octet-stream", "on_click": "ignore", "icon": ":material/download:", "width": "stretch"}
-    b1.download_button("Mesh .glb", data=lambda: glb_bytes(mesh()), file_name=f"{stem}.glb", key="mesh_dl_glb",
+    b1.download_button("Mesh .glb", data=lambda: glb_bytes(mesh(), facts.mesh(fov)), file_name=f"{stem}.glb",
+                       key="mesh_dl_glb",
                        help="Binary glTF with the photo embedded as its texture (Blender, phones, web viewers). "
                             "y up, the camera looking down −z.", **common)
     b2.download_button("Mesh .obj + .mtl + .png (zip)", data=lambda: obj_zip_bytes(mesh(), name, facts),

@@ -8,11 +8,15 @@ times, each in its own process on the same files, one after the other:
 1. ``predict`` (today's loop: one file after another);
 2. ``batch --engine local`` (decoding and writing overlap the network);
 3. ``batch --engine ray --workers 2 --threads 1`` (a local Ray started by the command);
-4. ``batch --engine ray --workers 1 --threads 2``.
+4. ``batch --engine ray --workers 1 --threads 2``;
+5. ``batch --engine ray --address auto --workers 2 --threads 1``, joining a one-node cluster
+   started before it (``ray start --head``, not timed), as jobs are sent to a running cluster.
 
 Each row gives the wall time, images/s, and core-seconds per image: the CPU time (user +
-system) of the command's whole process tree (Ray's own processes included), read from
-``/proc`` every 0.2 s, so Linux only; and the share of the machine's CPU time spent waiting for
+system) of the command's whole process tree (Ray's own processes included when the command
+starts Ray; not the running cluster's of run 5), read from ``/proc`` every 0.2 s, so Linux only;
+the whole machine's busy core-seconds per image over the run (which do include a running
+cluster's); and the share of the machine's CPU time spent waiting for
 the disk (iowait, from ``/proc/stat``): each run writes about 14 MB an image, and a slow disk
 bounds it before the CPU does. ``--dir /dev/shm`` keeps the files in memory to take the disk out;
 each run's outputs are deleted once it is timed. Starting a command (importing torch, loading
@@ -25,6 +29,7 @@ Nothing here asserts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -65,11 +70,12 @@ def _tree_cpu(root: int, seen: dict[int, float]) -> None:
             seen[pid] = max(seen.get(pid, 0.0), cpu[pid])
 
 
-def _cpu_ticks() -> tuple[int, int]:
-    """(all, iowait) CPU ticks of the machine so far, from ``/proc/stat``."""
+def _cpu_ticks() -> tuple[int, int, int]:
+    """(all, iowait, busy) CPU ticks of the machine so far, from ``/proc/stat``."""
     with open("/proc/stat") as f:
         fields = [int(v) for v in f.readline().split()[1:]]
-    return sum(fields[:8]), fields[4]  # user nice system idle iowait irq softirq steal
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
+    return total, fields[4], total - fields[3] - fields[4]
 
 
 def _steady_rate(out: Path) -> float:
@@ -78,8 +84,9 @@ def _steady_rate(out: Path) -> float:
     return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else float("nan")
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
-    """Run ``argv``; return (wall seconds, core-seconds of its process tree, iowait share, last stderr line)."""
+def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, float, str]:
+    """Run ``argv``; return (wall seconds, core-seconds of its process tree, core-seconds of the whole machine,
+    iowait share, last stderr line)."""
     seen: dict[int, float] = {}
     ticks = _cpu_ticks()
     start = time.perf_counter()
@@ -89,11 +96,31 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, s
             _tree_cpu(proc.pid, seen)
             time.sleep(0.2)
         wall = time.perf_counter() - start
-        (total, iowait), (total0, iowait0) = _cpu_ticks(), ticks
+        (total, iowait, busy), (total0, iowait0, busy0) = _cpu_ticks(), ticks
         err.seek(0)
         lines = [line for line in err.read().splitlines() if line.startswith(("done", "error"))]
-    return (wall, sum(seen.values()), (iowait - iowait0) / max(1, total - total0),
+    return (wall, sum(seen.values()), (busy - busy0) / _TICK, (iowait - iowait0) / max(1, total - total0),
             lines[-1] if lines else f"exit code {proc.returncode}")
+
+
+_JOINS = "batch --engine ray --address auto, 2 actors x 1 thread, joining a running cluster"
+
+
+@contextlib.contextmanager
+def _cluster(env: dict[str, str]):
+    """A one-node Ray cluster (``ray start --head``) for the run that joins one; stopped after it.
+
+    Its workers import this checkout's ``core`` (``PYTHONPATH``), as a cluster's nodes have the
+    project installed. Starting it is not timed: a cluster is up before jobs are sent to it.
+    """
+    ray = [str(Path(sys.executable).with_name("ray"))]
+    env = {**env, "PYTHONPATH": str(_REPO)}
+    subprocess.run([*ray, "start", "--head", "--num-cpus", str(os.cpu_count() or 1), "--include-dashboard=false",
+                    "--disable-usage-stats"], cwd=_REPO, env=env, check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        subprocess.run([*ray, "stop", "--force"], cwd=_REPO, env=env, check=False, capture_output=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,23 +156,26 @@ def main(argv: list[str] | None = None) -> int:
             ("batch --engine ray, 1 actor x 2 threads",
              ["batch", str(folder), "--out", str(Path(tmp) / "o4"), "--engine", "ray", "--workers", "1",
               "--threads", "2"]),
+            (_JOINS, ["batch", str(folder), "--out", str(Path(tmp) / "o5"), "--engine", "ray", "--address", "auto",
+                      "--workers", "2", "--threads", "1"]),
         ]
         print(f"{args.images} JPEGs 1920x1080, backend {args.backend}, {os.cpu_count()} CPUs; "
               f"load averages before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         print()
         print("| command | wall s | images/s | vs predict | steady images/s | steady vs predict | core-s per image "
-              "| iowait | last line |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "| machine core-s per image | iowait | last line |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         base = steady_base = None
         for label, cmd in runs:
-            wall, cpu, iowait, last = _timed([*py, *cmd, *common], env)
+            with _cluster(env) if label == _JOINS else contextlib.nullcontext():
+                wall, cpu, machine, iowait, last = _timed([*py, *cmd, *common], env)
             out = Path(cmd[cmd.index("--out") + 1])
             steady = _steady_rate(out)
             shutil.rmtree(out, ignore_errors=True)  # the disk holds one run's files at most
             rate = args.images / wall
             base, steady_base = base or rate, steady_base or steady
             print(f"| {label} | {wall:.1f} | {rate:.2f} | {rate / base:.2f}x | {steady:.2f} | {steady / steady_base:.2f}x "
-                  f"| {cpu / args.images:.3f} | {iowait:.0%} | {last} |", flush=True)
+                  f"| {cpu / args.images:.3f} | {machine / args.images:.3f} | {iowait:.0%} | {last} |", flush=True)
         print()
         print(f"load averages after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0

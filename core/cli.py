@@ -20,7 +20,7 @@ from core.io.exports import stereo_png_bytes
 from core.io.depth_files import DEFAULT_FORMATS, FORMATS, parse_formats, write_depth_files
 from core.io.metadata import DepthFacts, facts_for
 from core.io.images import ImageDecodeError, read_with_reduction
-from core.geometry.intrinsics import fov_from_exif, resolve_fov  # issue 14: meshes
+from core.geometry.intrinsics import FieldOfView, fov_from_exif, resolve_fov  # issue 14: meshes, stereo
 from core.geometry.mesh import DEFAULT_CUT, MAX_FACES
 from core.io.mesh_exports import MeshFileSettings, mesh_file
 from core.midas.openvino_backend import FastBackendError
@@ -91,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--colormap", default="inferno", choices=sorted(COLORMAPS), metavar="NAME",
                        help=f"heatmap colormap: {', '.join(sorted(COLORMAPS))} (default inferno)")
 
-    describe = sub.add_parser("describe", help="print what depth files say they hold (PNG, .npy, .npz, PFM, EXR)")
+    describe = sub.add_parser("describe", help="print what files say they hold (PNG, .npy, .npz, PFM, EXR, GLB, GIF, "
+                              "MP4)")
     describe.add_argument("files", nargs="+", metavar="FILE", help="files written by this app (or any such file)")
 
     mesh = sub.add_parser("mesh", help="textured meshes (GLB, OBJ zip, PLY) or printable reliefs (STL) of images")
@@ -102,11 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     mesh.add_argument("--format", default="glb", choices=("glb", "obj", "ply", "stl"), dest="mesh_format",
                       help="glb (default, texture embedded), obj (a zip with .mtl and .png), ply (vertex "
                       "colours) or stl (a watertight relief in mm, near = raised)")
-    lens = mesh.add_mutually_exclusive_group()
-    lens.add_argument("--fov", type=_positive(float), default=None, metavar="DEG",
-                      help="horizontal field of view in degrees (default: from the photo's EXIF, else 60)")
-    lens.add_argument("--focal-px", type=_positive(float), default=None, metavar="F",
-                      help="focal length in pixels of the image, instead of --fov")
+    _lens_options(mesh)
     mesh.add_argument("--cut", type=_cut, default=DEFAULT_CUT, metavar="T",
                       help=f"cut triangles whose relative depth jump exceeds T (default {DEFAULT_CUT:g}; 0 or off: "
                       "keep every triangle)")
@@ -145,6 +142,20 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="show which weights load, their SHA-256, and the runtime")
     _model_options(info)
     return parser
+
+
+def _lens_options(parser: argparse.ArgumentParser) -> None:
+    """``--fov DEG`` or ``--focal-px F``: the field of view, for :func:`_fov` (``mesh`` and ``stereo``)."""
+    lens = parser.add_mutually_exclusive_group()
+    lens.add_argument("--fov", type=_positive(float), default=None, metavar="DEG",
+                      help="horizontal field of view in degrees (default: from the photo's EXIF, else 60)")
+    lens.add_argument("--focal-px", type=_positive(float), default=None, metavar="F",
+                      help="focal length in pixels of the image, instead of --fov")
+
+
+def _fov(args: argparse.Namespace, path: Path, width: int) -> FieldOfView:
+    """The field of view of one image: ``--fov`` or ``--focal-px`` if given, else its EXIF's, else the default."""
+    return resolve_fov(fov_from_exif(path.read_bytes()), width, fov_deg=args.fov, focal_px=args.focal_px)
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
@@ -253,15 +264,15 @@ class _VideoProgress:
     def __init__(self, label: str) -> None:
         self.label = label
         self.live = sys.stderr.isatty()
-        self._stage, self._last, self._quarter, self._since, self._elapsed = "depth", 0, 0, 0.0, 0.0
+        self._stage, self._quarter, self._since, self._elapsed = "depth", 0, 0.0, 0.0
 
-    def __call__(self, done: int, total: int | None, elapsed: float) -> None:
-        if done <= self._last:  # the second pass (encoding the videos) counts from 1 again
-            self._stage, self._quarter, self._since = "encoding", 0, self._elapsed
-        self._last, self._elapsed = done, elapsed
+    def __call__(self, done: int, total: int | None, elapsed: float, stage: str) -> None:
+        if stage != self._stage:  # stable mode's second pass, encoding the videos
+            self._stage, self._quarter, self._since = stage, 0, self._elapsed
+        self._elapsed = elapsed
         seconds = max(elapsed - self._since, 1e-9)  # in this pass
         of = f"/{total}" if total else ""
-        left = f", about {seconds / done * max(0, total - done):.0f} s left" if total and self._stage == "depth" else ""
+        left = f", about {seconds / done * max(0, total - done):.0f} s left" if total and self._stage != "encoding" else ""
         line = f"{self.label} {self._stage}: frame {done}{of}, {done / seconds:.1f} fps{left}"
         if self.live:
             sys.stderr.write(f"\r\033[K{line}")
@@ -363,8 +374,7 @@ def _mesh(args: argparse.Namespace) -> int:
             decoded = read_with_reduction(path)
             if decoded.reduction is not None:
                 print(f"note: {path}: {decoded.reduction}", file=sys.stderr)
-            fov = resolve_fov(fov_from_exif(path.read_bytes()), decoded.rgb.shape[1], fov_deg=args.fov,
-                              focal_px=args.focal_px)
+            fov = _fov(args, path, decoded.rgb.shape[1])
             depth = predictor.predict(decoded.rgb)
             name, data, notes = mesh_file(depth, decoded.rgb, stem, fov.degrees, settings,
                                           _facts(predictor, decoded, depth))
@@ -424,20 +434,21 @@ def _stereo_parser(sub) -> None:
                         "1 (nearest); default 0.5")
     stereo.add_argument("--fill", default="background", choices=("background", "telea"),
                         help="holes: background (default: from their far side) or telea (OpenCV inpainting)")
+    _lens_options(stereo)  # recorded in each file; a baseline in metres would also need a calibration
 
 
 def _stereo_file(mode: str, rgb: np.ndarray, depth: np.ndarray, strength: float, convergence: float,
-                 fill: str, target: Path, facts: DepthFacts) -> str | None:
-    """Write one stereo output (a PNG states ``facts.stereo(...)``); returns the map's note (a constant map), if any."""
+                 fill: str, target: Path, facts: DepthFacts, fov: FieldOfView) -> str | None:
+    """Write one stereo output, stating ``facts.stereo(mode, ..., fov=fov)``; returns the map's note, if any."""
     from core.geometry.stereo import disparity_map
     from core.video.photo3d import wiggle_gif, write_orbit_mp4
 
     if mode == "wiggle":
-        target.write_bytes(wiggle_gif(rgb, depth, strength, convergence, fill=fill))
+        target.write_bytes(wiggle_gif(rgb, depth, strength, convergence, fill=fill, facts=facts, fov=fov))
     elif mode == "orbit":
-        write_orbit_mp4(target, rgb, depth, strength, convergence, fill=fill)
+        write_orbit_mp4(target, rgb, depth, strength, convergence, fill=fill, facts=facts, fov=fov)
     else:
-        target.write_bytes(stereo_png_bytes(rgb, depth, mode, strength, convergence, fill, facts))
+        target.write_bytes(stereo_png_bytes(rgb, depth, mode, strength, convergence, fill, facts, fov=fov))
     return disparity_map(depth, strength, convergence).note
 
 
@@ -455,9 +466,10 @@ def _stereo(args: argparse.Namespace) -> int:
             decoded = read_with_reduction(path)
             if decoded.reduction is not None:
                 print(f"note: {path}: {decoded.reduction}", file=sys.stderr)
+            fov = _fov(args, path, decoded.rgb.shape[1])
             depth = predictor.predict(decoded.rgb)
             note = _stereo_file(args.mode, decoded.rgb, depth, args.strength, convergence, args.fill, target,
-                                _facts(predictor, decoded, depth))
+                                _facts(predictor, decoded, depth), fov)
         except (ImageDecodeError, OSError, ValueError) as e:
             failures += 1
             _report_failure(path, e)
@@ -466,7 +478,8 @@ def _stereo(args: argparse.Namespace) -> int:
             print(f"note: {path}: {note}", file=sys.stderr)
         h, w = depth.shape
         print(f"[{i}/{len(paths)}] {path} ({w}x{h}, strength {args.strength:g}% = {args.strength / 100 * w:.1f} px, "
-              f"convergence {convergence:g}) -> {target} in {time.perf_counter() - start:.2f} s", file=sys.stderr)
+              f"convergence {convergence:g}; {fov.note}) -> {target} in {time.perf_counter() - start:.2f} s",
+              file=sys.stderr)
     return _finish(len(paths) - failures, len(paths), f"{args.mode} files", args.out)
 
 

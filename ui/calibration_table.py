@@ -12,30 +12,42 @@ edited, and reads the current rows as base + changes (:func:`apply_editor_change
 rebuilds the editor from the current rows only when they change from outside (a click on
 the photo, an example, "Clear") or after a visit to another page, where Streamlit forgets
 the editor's state.
+
+Other pages read the same rows: :func:`stored_calibration` fits them again for the photo they
+belong to (:data:`POINTS_KEY`, :data:`FOR_KEY`), so the Stereo page can say what its strength
+means in centimetres once the photo has been calibrated.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from core.measure.calibration import CalibrationPoint
+from core.measure.calibration import Calibration, CalibrationError, CalibrationPoint, calibrate
 
 __all__ = [
     "COLUMNS",
+    "FOR_KEY",
+    "POINTS_KEY",
     "TableStatus",
     "apply_editor_changes",
     "frame_to_rows",
+    "owner",
     "place_click",
     "points_from_rows",
     "rows_to_frame",
+    "stored_calibration",
 ]
 
 #: Column names of the table, in order: pixel column, pixel row, distance in metres.
 COLUMNS: tuple[str, str, str] = ("x (px)", "y (px)", "distance (m)")
+
+#: Session keys: the rows as the user sees them, and the photo they belong to (:func:`owner`).
+POINTS_KEY, FOR_KEY = "cal_points", "cal_for"
 
 
 @dataclass(frozen=True)
@@ -156,3 +168,35 @@ def apply_editor_changes(rows: list[dict], changes: dict) -> list[dict]:
     if added:
         frame = pd.concat([frame, pd.DataFrame(added, columns=list(COLUMNS))], ignore_index=True)
     return frame_to_rows(frame)
+
+
+def owner(digest: str, width: int, height: int) -> str:
+    """Which photo the rows belong to, as stored under :data:`FOR_KEY`: its digest and its size.
+
+    Example:
+        >>> owner("ab12", 640, 480)
+        'ab12:640x480'
+    """
+    return f"{digest}:{int(width)}x{int(height)}"
+
+
+def stored_calibration(state: Mapping, depth: np.ndarray, photo: str) -> Calibration | None:
+    """The calibration the Calibrate page's rows give for this photo, or None.
+
+    None when the rows belong to another photo (or there are none), when fewer than two are
+    complete, or when they give no calibration (the Calibrate page says why).
+
+    Args:
+        state: where the rows are kept (``st.session_state``).
+        depth: HxW relative inverse depth of the photo, the map the page calibrates.
+        photo: :func:`owner` of the photo.
+    """
+    if state.get(FOR_KEY) != photo:
+        return None
+    status = points_from_rows(state.get(POINTS_KEY) or [])
+    if len(status.points) < 2:
+        return None
+    try:
+        return calibrate(depth, status.points, numbers=status.row_numbers)
+    except CalibrationError:
+        return None

@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "stereo_convergence": 0.5,
     "stereo_layout": "Anaglyph (red-cyan)",
     "stereo_fill": "From the background",
+    "stereo_baseline_cm": 6.3,  # the distance between human eyes; sets the strength after a calibration
     # Live Camera
     "live_view": "heatmap",
     "live_size": 192,  # N: between 128 (fastest) and 256 (what MiDaS small was trained at)

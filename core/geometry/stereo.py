@@ -18,9 +18,19 @@ So the disparity of a pixel, in pixels, is ``strength_px * (n - convergence)`` w
 positive disparity is in front of the screen (crossed). The left view moves each pixel by
 ``+disparity / 2``, the right view by ``-disparity / 2``; :func:`render_view` takes any
 other fraction (and a vertical one), which is how :mod:`core.video.photo3d` moves a
-virtual camera. The pinhole intrinsics (:mod:`core.geometry.camera`) do not enter: for a
-camera baseline B and focal length f the disparity is ``f * B / depth``, and ``f * B`` is
-what the strength sets.
+virtual camera.
+
+The rendering needs no intrinsics: MiDaS's depth is relative, so the strength is a choice.
+What the strength *means* does need them. Two pinhole cameras ``B`` metres apart with a
+focal length of ``f`` pixels (:func:`core.geometry.camera.focal_px_from_fov` of the shared
+field of view, :mod:`core.geometry.intrinsics`) see a point at depth ``Z`` with a disparity of
+``f * B * (1 / Z - 1 / Z_c)`` pixels, ``Z_c`` the depth at the screen. That is linear in
+inverse depth, as the rendering is, so a strength is one baseline exactly:
+``B = strength_px / (f * (1 / Z_near - 1 / Z_far))``, with ``Z_near`` and ``Z_far`` the depths
+of the values :func:`disparity_map` counts as the nearest and the farthest
+(:func:`depth_range`). Those depths are in metres only after a calibration
+(:class:`core.measure.calibration.Calibration`: ``1 / Z = scale * d + shift``);
+:func:`baseline_m` and :func:`strength_for_baseline` convert between the two.
 
 Example:
     >>> rgb = np.zeros((4, 20, 3), np.uint8); rgb[:, 10] = 255
@@ -38,7 +48,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from core.checks import check_real
+from core.checks import check_int, check_real
 from core.maps.normalize import normalize, sanitize
 
 __all__ = [
@@ -49,11 +59,14 @@ __all__ = [
     "StereoPair",
     "View",
     "anaglyph",
+    "baseline_m",
     "check_settings",
     "compose",
+    "depth_range",
     "disparity_map",
     "render_view",
     "stereo_pair",
+    "strength_for_baseline",
 ]
 
 #: Stereo layouts of :func:`compose`: side by side for parallel viewing (left image on the
@@ -178,6 +191,143 @@ def check_settings(strength_pct: float, convergence: float) -> tuple[float, floa
     return strength_pct, convergence
 
 
+def _check_map(depth: object) -> np.ndarray:
+    if not isinstance(depth, np.ndarray):
+        raise TypeError(f"depth must be an HxW numpy array, got {type(depth).__name__}")
+    if depth.ndim != 2 or depth.dtype.kind not in "fiu" or depth.dtype == bool:
+        raise ValueError(f"depth must be a real HxW map, got {depth.dtype} shape {depth.shape}")
+    if depth.size == 0:
+        raise ValueError(f"depth must not be empty, got shape {depth.shape}")
+    return depth
+
+
+def depth_range(depth: np.ndarray) -> tuple[float, float]:
+    """The values :func:`disparity_map` counts as the farthest and the nearest by default.
+
+    The map's minimum and maximum after :func:`core.maps.normalize.sanitize` (NaN and -inf
+    count as the farthest value, +inf as the nearest), so a baseline computed from them
+    (:func:`baseline_m`) describes the views as they are rendered.
+
+    Args:
+        depth: HxW relative inverse depth (larger = nearer).
+
+    Returns:
+        ``(lo, hi)``: the farthest and the nearest value; equal for a constant map.
+
+    Example:
+        >>> depth_range(np.array([[1.0, np.nan], [3.0, 2.0]]))
+        (1.0, 3.0)
+    """
+    clean = sanitize(_check_map(depth))  # HxW float32, finite
+    return float(clean.min()), float(clean.max())
+
+
+def _check_inverse_range(width: int, focal_px: float, inv_depth_near: float, inv_depth_far: float) -> float:
+    """Check the camera and the metric inverse depths; returns ``f * (1/Z_near - 1/Z_far)``, px per metre."""
+    check_int(width, "width", low=1, hint=": the image width in pixels")
+    focal_px = check_real(focal_px, "focal_px", hint=": the focal length in pixels, e.g. focal_px_from_fov(width, 60)")
+    if focal_px <= 0.0:
+        raise ValueError(f"focal_px must be > 0, got {focal_px}: the focal length in pixels, "
+                         "e.g. focal_px_from_fov(width, 60)")
+    near = check_real(inv_depth_near, "inv_depth_near", hint=": 1 / depth in 1/m of the nearest pixel")
+    far = check_real(inv_depth_far, "inv_depth_far", hint=": 1 / depth in 1/m of the farthest pixel")
+    if near <= 0.0:
+        raise ValueError(f"inv_depth_near must be > 0 (1/m), got {near}: the calibration puts even the nearest "
+                         "pixel at or beyond infinity; check its distances")
+    if not near > far:
+        raise ValueError(f"inv_depth_near ({near}) must be larger than inv_depth_far ({far}): the nearest pixel "
+                         "has to be nearer than the farthest; a constant map has no depth range, so no baseline")
+    return focal_px * (near - far)
+
+
+def baseline_m(strength_pct: float, width: int, focal_px: float, inv_depth_near: float, inv_depth_far: float) -> float:
+    """The camera baseline, in metres, that gives this strength: ``strength_px / (f * (1/Z_near - 1/Z_far))``.
+
+    From the disparity of two pinhole cameras ``B`` apart, ``f * B * (1/Z - 1/Z_c)`` pixels:
+    the strength is the disparity between the nearest and the farthest pixel.
+
+    Args:
+        strength_pct: the disparity between the nearest and the farthest pixel, % of the
+            width, in (0, ``MAX_STRENGTH_PCT``].
+        width: the image width in pixels (the one ``focal_px`` is of).
+        focal_px: the focal length in pixels, > 0.
+        inv_depth_near: ``1 / Z`` in 1/m of the nearest value (:func:`depth_range`'s ``hi``
+            through the calibration), > 0.
+        inv_depth_far: ``1 / Z`` in 1/m of the farthest value (``lo``), below ``inv_depth_near``;
+            0 or less where the calibration puts it at or beyond infinity.
+
+    Returns:
+        The distance between the two cameras, in metres.
+
+    Raises:
+        TypeError: an argument is not a number (``width`` not an int).
+        ValueError: an argument out of range, or a nearest pixel that is not nearer than the
+            farthest (a constant map), with what to pass instead.
+
+    Example:
+        >>> round(baseline_m(3.0, 600, 500.0, 1 / 0.5, 1 / 4.0), 6)  # 18 px, 0.5 m and 4 m away
+        0.020571
+    """
+    strength_pct, _ = check_settings(strength_pct, 0.0)
+    px_per_m = _check_inverse_range(width, focal_px, inv_depth_near, inv_depth_far)
+    return strength_pct / 100.0 * width / px_per_m
+
+
+def strength_for_baseline(
+    baseline_m: float,
+    width: int,
+    focal_px: float,
+    inv_depth_near: float,
+    inv_depth_far: float,
+    *,
+    min_pct: float = 0.0,
+    max_pct: float = MAX_STRENGTH_PCT,
+) -> float:
+    """The strength, % of the width, of two cameras ``baseline_m`` apart: the inverse of :func:`baseline_m`.
+
+    Args:
+        baseline_m: the distance between the two cameras in metres, > 0 (6.3 cm: human eyes).
+        width: the image width in pixels.
+        focal_px: the focal length in pixels, > 0.
+        inv_depth_near: ``1 / Z`` in 1/m of the nearest value, as for :func:`baseline_m`.
+        inv_depth_far: ``1 / Z`` in 1/m of the farthest value.
+        min_pct: the smallest strength the caller accepts (e.g. a slider's minimum), >= 0.
+        max_pct: the largest, at most ``MAX_STRENGTH_PCT`` (what :func:`check_settings` allows).
+
+    Returns:
+        The strength in % of the width, in ``[min_pct, max_pct]``.
+
+    Raises:
+        TypeError: an argument is not a number.
+        ValueError: an argument out of range, or a baseline whose strength falls outside
+            ``[min_pct, max_pct]``; the message gives the baselines that fit.
+
+    Example:
+        >>> round(strength_for_baseline(0.020571, 600, 500.0, 1 / 0.5, 1 / 4.0), 3)
+        3.0
+    """
+    baseline = check_real(baseline_m, "baseline_m", hint=": the distance between the cameras in metres, e.g. 0.063")
+    if baseline <= 0.0:
+        raise ValueError(f"baseline_m must be > 0, got {baseline}: the distance between the cameras in metres, "
+                         "e.g. 0.063 (human eyes)")
+    max_pct = check_real(max_pct, "max_pct", low=0.0, high=MAX_STRENGTH_PCT)
+    min_pct = check_real(min_pct, "min_pct", low=0.0, high=max_pct)
+    px_per_m = _check_inverse_range(width, focal_px, inv_depth_near, inv_depth_far)
+    pct = baseline * px_per_m / width * 100.0
+
+    def cm(pct_: float) -> str:
+        return f"{pct_ / 100.0 * width / px_per_m * 100.0:.3g} cm"
+
+    if pct > max_pct:
+        raise ValueError(f"a baseline of {baseline * 100:.3g} cm needs a strength of {pct:.3g} % of the width, more "
+                         f"than the {max_pct:g} % allowed (beyond about 10 % eyes cannot fuse the views): choose a "
+                         f"baseline of at most {cm(max_pct)}")
+    if pct < min_pct:
+        raise ValueError(f"a baseline of {baseline * 100:.3g} cm needs a strength of {pct:.3g} % of the width, less "
+                         f"than the {min_pct:g} % allowed: choose a baseline of at least {cm(min_pct)}")
+    return pct
+
+
 def disparity_map(
     depth: np.ndarray,
     strength_pct: float = 3.0,
@@ -194,7 +344,8 @@ def disparity_map(
         strength_pct: disparity between the nearest and the farthest pixel, as % of the
             width, in (0, ``MAX_STRENGTH_PCT``].
         convergence: the depth at the screen, from 0 (the farthest) to 1 (the nearest).
-        lo: value counted as the farthest (default: the map's minimum); values below clip.
+        lo: value counted as the farthest (default: the map's minimum, :func:`depth_range`);
+            values below clip.
         hi: value counted as the nearest (default: the map's maximum); values above clip.
 
     Returns:
@@ -209,16 +360,11 @@ def disparity_map(
         >>> d.pixels[0, :4].tolist()
         [0.0, 0.5, 1.0, 2.0]
     """
-    if not isinstance(depth, np.ndarray):
-        raise TypeError(f"depth must be an HxW numpy array, got {type(depth).__name__}")
-    if depth.ndim != 2 or depth.dtype.kind not in "fiu" or depth.dtype == bool:
-        raise ValueError(f"depth must be a real HxW map, got {depth.dtype} shape {depth.shape}")
-    if depth.size == 0:
-        raise ValueError(f"depth must not be empty, got shape {depth.shape}")
+    _check_map(depth)
     strength_pct, convergence = check_settings(strength_pct, convergence)
     strength_px = strength_pct / 100.0 * depth.shape[1]
     clean = sanitize(depth)  # HxW float32, finite
-    lo_ = float(clean.min()) if lo is None else check_real(lo, "lo")
+    lo_ = float(clean.min()) if lo is None else check_real(lo, "lo")  # the range of depth_range
     hi_ = float(clean.max()) if hi is None else check_real(hi, "hi")
     if not hi_ > lo_:
         zeros = np.zeros(depth.shape, np.float32)

@@ -1,9 +1,10 @@
 """What a depth file says it holds: ``python -m core describe FILE``.
 
 Reads the facts of :mod:`core.io.metadata` back from every format we write: a PNG's text chunks,
-an OpenEXR header's string attributes, and the ``<name>.json`` sidecar of a ``.npy``, ``.npz`` or
-``.pfm`` file, together with what the file itself declares (format, dtype, shape). The format is
-sniffed from the content, not the file name.
+an OpenEXR header's string attributes, a GLB's ``asset.extras``, a GIF's comment, an MP4's
+container metadata, and the ``<name>.json`` sidecar of a ``.npy``, ``.npz`` or ``.pfm`` file,
+together with what the file itself declares (format, dtype, shape). The format is sniffed from
+the content, not the file name.
 
 Example:
     >>> from core.io.exports import png16_bytes
@@ -17,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import io
+import json
 import os
 import struct
 import zipfile
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from core.io.float_maps import read_exr, read_pfm
-from core.io.metadata import read_png_text, read_sidecar, sidecar_name
+from core.io.metadata import read_facts_text, read_png_text, read_sidecar, sidecar_name
 
 __all__ = ["describe_bytes", "describe_file"]
 
@@ -36,7 +38,7 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
     """The fields a depth file states, with its sidecar's when there is one.
 
     Args:
-        path: a PNG, ``.npy``, ``.npz``, PFM or OpenEXR file.
+        path: a PNG, ``.npy``, ``.npz``, PFM, OpenEXR, GLB, GIF or MP4 file.
 
     Returns:
         Ordered name -> text: ``"file"`` (format, dtype, size) first, then the facts. When the
@@ -78,17 +80,87 @@ def describe_bytes(data: bytes, sidecar: bytes | None = None) -> dict[str, str]:
         kind = "colour" if data[:2] == b"PF" else "grayscale"
         fields = {"file": f"PFM, {kind} {pixels.shape[1]}x{pixels.shape[0]}, float32 {order}, rows bottom to top, "
                           f"scale {scale:g}"}
+    elif data.startswith(b"glTF"):
+        fields = _glb(data)
+    elif data.startswith((b"GIF87a", b"GIF89a")):
+        fields = _gif(data)
+    elif data[4:8] == b"ftyp":
+        fields = _mp4(data)
     elif data.lstrip().startswith(b"{"):  # a sidecar given on its own
         fields = {"file": "JSON sidecar"}
         sidecar = data if sidecar is None else sidecar
     else:
-        raise ValueError("not a file this app writes: expected a PNG, .npy, .npz, PFM or OpenEXR file "
-                         "(or a .json sidecar)")
+        raise ValueError("not a file this app writes: expected a PNG, .npy, .npz, PFM, OpenEXR, GLB, GIF or MP4 "
+                         "file (or a .json sidecar)")
     if sidecar is not None:
         record = read_sidecar(sidecar)
         fields.update((key, _sidecar_text(value)) for key, value in record.items())
     if len(fields) == 1:
         fields["metadata"] = "none: the file states no fields"
+    return fields
+
+
+def _glb(data: bytes) -> dict[str, str]:
+    """A GLB's kind (meshes, vertices, faces, images) and its ``asset.extras``."""
+    try:
+        version, _, json_length, kind = struct.unpack("<4I", data[4:20])
+        if kind != 0x4E4F534A:  # "JSON": the first chunk of every GLB
+            raise ValueError("its first chunk is not JSON")
+        tree = json.loads(data[20:20 + json_length])
+        accessors = tree.get("accessors", [])
+        primitives = [p for mesh in tree.get("meshes", []) for p in mesh.get("primitives", [])]
+        vertices = sum(int(accessors[p["attributes"]["POSITION"]]["count"]) for p in primitives)
+        faces = sum(int(accessors[p["indices"]]["count"]) // 3 for p in primitives if "indices" in p)
+    except (struct.error, json.JSONDecodeError, UnicodeDecodeError, KeyError, IndexError, TypeError, ValueError) as e:
+        raise ValueError(f"damaged GLB: {e}") from e
+    images = ", ".join(image.get("mimeType", "?") for image in tree.get("images", [])) or "none"
+    meshes = len(tree.get("meshes", []))
+    fields = {"file": f"GLB (binary glTF {version}), {meshes} mesh{'es' if meshes != 1 else ''}, {vertices} vertices, "
+                      f"{faces} faces, images: {images}"}
+    extras = tree.get("asset", {}).get("extras")
+    if isinstance(extras, dict):
+        fields.update((str(key), _sidecar_text(value)) for key, value in extras.items())
+    return fields
+
+
+def _gif(data: bytes) -> dict[str, str]:
+    """A GIF's kind (size, frames) and the fields of its comment (:func:`core.io.metadata.facts_text`)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+            frames = getattr(im, "n_frames", 1)
+            comment = im.info.get("comment")
+    except (UnidentifiedImageError, OSError, ValueError, EOFError) as e:
+        raise ValueError(f"damaged GIF: {e}") from e
+    fields = {"file": f"GIF, {width}x{height}, {frames} frame{'s' if frames != 1 else ''}"}
+    if comment:
+        fields.update(read_facts_text(comment))
+    return fields
+
+
+#: Keys every MP4 muxer writes by itself: not facts.
+_MP4_OWN_KEYS = ("major_brand", "minor_version", "compatible_brands", "encoder")
+
+
+def _mp4(data: bytes) -> dict[str, str]:
+    """An MP4's kind (codec, size, duration) and its container metadata (PyAV)."""
+    import av  # imported here: only this format needs it
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            metadata = dict(container.metadata)
+            streams = container.streams.video
+            kind = "no video stream"
+            if streams:
+                stream = streams[0]
+                seconds = float(container.duration) / av.time_base if container.duration else 0.0
+                kind = f"{stream.codec_context.name} {stream.width}x{stream.height}, {seconds:.2f} s"
+    except (av.FFmpegError, OSError, ValueError) as e:
+        raise ValueError(f"damaged MP4: {e}") from e
+    fields = {"file": f"MP4, {kind}"}
+    fields.update((key, str(value)) for key, value in metadata.items() if key not in _MP4_OWN_KEYS)
     return fields
 
 

@@ -19,6 +19,7 @@ from core.checks import is_int
 from core.io.metadata import DepthFacts, png_with_text
 from core.maps.normalize import sanitize, to_uint16
 from core.geometry.pointcloud import PointCloud
+from core.geometry.intrinsics import FieldOfView
 from core.geometry.stereo import compose, stereo_pair
 
 __all__ = [
@@ -162,7 +163,8 @@ def png16_bytes(
 
 
 def stereo_png_bytes(rgb: np.ndarray, depth: np.ndarray, layout: str, strength_pct: float, convergence: float,
-                     fill: str, metadata: DepthFacts) -> bytes:
+                     fill: str, metadata: DepthFacts, *, fov: FieldOfView | float | None = None,
+                     baseline_m: float | None = None) -> bytes:
     """A stereo picture of the photo as a PNG that says what it is (:meth:`DepthFacts.stereo`).
 
     Args:
@@ -174,6 +176,8 @@ def stereo_png_bytes(rgb: np.ndarray, depth: np.ndarray, layout: str, strength_p
         fill: one of :data:`core.geometry.stereo.FILLS`.
         metadata: the prediction's facts (:func:`core.io.metadata.facts_for`); written as text
             chunks with the rendering's settings.
+        fov: the field of view the strength was read with, stated with them.
+        baseline_m: the camera baseline the strength means, in metres, when known.
 
     Returns:
         The PNG file contents: ``compose`` of :func:`core.geometry.stereo.stereo_pair`'s two views.
@@ -181,7 +185,8 @@ def stereo_png_bytes(rgb: np.ndarray, depth: np.ndarray, layout: str, strength_p
     if not isinstance(metadata, DepthFacts):
         raise TypeError(f"metadata must be a core.io.metadata.DepthFacts (facts_for(...)), got "
                         f"{type(metadata).__name__}")
-    facts = metadata.stereo(layout, strength_pct, convergence, fill)  # checks the settings before the rendering
+    facts = metadata.stereo(layout, strength_pct, convergence, fill, fov=fov,
+                            baseline_m=baseline_m)  # checks the settings before the rendering
     pair = stereo_pair(rgb, depth, strength_pct, convergence, fill=fill)
     return png_bytes(compose(pair.left.image, pair.right.image, layout), facts)
 

@@ -5,6 +5,10 @@ Blender's import default): y UP and the camera looking down -z, i.e. the camera 
 :class:`core.geometry.mesh.DepthMesh` turned 180 degrees about x, ``(x, -y, -z)``. A rotation,
 so faces still face the camera. The STL of a :class:`core.geometry.mesh.Relief` is in its own
 millimetre frame (z up), as slicers read it.
+
+Given the prediction's facts (:mod:`core.io.metadata`), the GLB states them in its glTF JSON
+(``asset.extras``: :meth:`DepthFacts.mesh`'s fields) and its embedded texture PNG in text
+chunks (:meth:`DepthFacts.texture`), as the OBJ zip's texture PNG does.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 
 from core.geometry.mesh import DEFAULT_CUT, DepthMesh, Relief, build_mesh, build_relief
 from core.io.exports import file_stem, png_bytes
-from core.io.metadata import DepthFacts
+from core.io.metadata import DepthFacts, png_with_text
 
 __all__ = ["MESH_FORMATS", "MeshFileSettings", "glb_bytes", "mesh_file", "obj_zip_bytes", "ply_mesh_bytes", "stl_bytes"]
 
@@ -35,11 +39,21 @@ def _y_up(mesh: DepthMesh) -> np.ndarray:
     return mesh.vertices * _TO_Y_UP  # Nx3 float32, y up, -z forward
 
 
-def glb_bytes(mesh: DepthMesh) -> bytes:
+def _check_facts(facts: DepthFacts | None) -> None:
+    if facts is not None and not isinstance(facts, DepthFacts):
+        raise TypeError(f"facts must be a core.io.metadata.DepthFacts (facts_for(...)) or None, got "
+                        f"{type(facts).__name__}")
+
+
+def glb_bytes(mesh: DepthMesh, facts: DepthFacts | None = None) -> bytes:
     """A binary glTF (``.glb``) with the photo embedded as the base colour texture, via trimesh.
 
     Args:
         mesh: a mesh with at least one face.
+        facts: what the file states: the mesh's facts (``facts_for(...).mesh(fov)``, see
+            :meth:`DepthFacts.mesh`), written as the glTF's ``asset.extras`` (glTF 2.0 allows
+            ``extras`` on any object); the embedded texture PNG states ``facts.texture()`` in its
+            text chunks. None writes neither.
 
     Returns:
         The GLB file contents. ``trimesh.load(..., file_type="glb", process=False)`` gives back
@@ -49,9 +63,24 @@ def glb_bytes(mesh: DepthMesh) -> bytes:
     from PIL import Image
 
     _check_mesh(mesh)
+    _check_facts(facts)
     visual = trimesh.visual.TextureVisuals(uv=mesh.uv, image=Image.fromarray(mesh.texture))
     tm = trimesh.Trimesh(vertices=_y_up(mesh), faces=mesh.faces, visual=visual, process=False)
-    return tm.export(file_type="glb")
+    if facts is None:
+        return tm.export(file_type="glb")
+
+    def state_facts(tree: dict) -> None:  # trimesh's tree_postprocessor: the glTF JSON, before it is written
+        tree.setdefault("asset", {})["extras"] = facts.fields()
+
+    def texture_facts(buffers, tree: dict) -> None:  # its buffer_postprocessor: the blobs, before their views
+        keys = list(buffers)
+        for image in tree.get("images", []):
+            key = keys[image["bufferView"]]
+            if image.get("mimeType") == "image/png":
+                png = png_with_text(bytes(buffers[key]), facts.texture().text_fields())
+                buffers[key] = png + b"\0" * (-len(png) % 4)  # glTF buffer views stay 4-byte aligned
+    return trimesh.exchange.gltf.export_glb(tm.scene(), tree_postprocessor=state_facts,
+                                            buffer_postprocessor=texture_facts)
 
 
 def _lines(fmt: str, rows: np.ndarray) -> str:
@@ -72,9 +101,7 @@ def obj_zip_bytes(mesh: DepthMesh, name: str = "mesh", facts: DepthFacts | None 
         The zip file contents (deflated).
     """
     _check_mesh(mesh)
-    if facts is not None and not isinstance(facts, DepthFacts):
-        raise TypeError(f"facts must be a core.io.metadata.DepthFacts (facts_for(...)) or None, got "
-                        f"{type(facts).__name__}")
+    _check_facts(facts)
     stem = file_stem(name)
     obj = io.StringIO()
     obj.write("# depth mesh: y up, camera looking down -z; units as the depth (relative unless calibrated)\n")
@@ -178,7 +205,8 @@ def mesh_file(
         name: the image's file name or stem, for the output name.
         fov_deg: horizontal field of view (not used by stl).
         settings: format and sizes.
-        facts: the prediction's facts, stated by the OBJ zip's texture PNG (see :func:`obj_zip_bytes`).
+        facts: the prediction's facts, stated by the GLB (with the field of view) and by its and the
+            OBJ zip's texture PNG (see :func:`glb_bytes`, :func:`obj_zip_bytes`).
 
     Returns:
         (file name, contents, notes): e.g. ``("photo.glb", b"glTF...", ("face budget ... clamped ...",))``.
@@ -194,5 +222,6 @@ def mesh_file(
                               base_mm=settings.base_mm, faces=settings.faces)
         return out_name, stl_bytes(relief), relief.notes
     mesh = build_mesh(inv_depth, rgb, fov_deg=fov_deg, faces=settings.faces, cut=settings.cut)
-    encode = {"glb": glb_bytes, "obj": lambda m: obj_zip_bytes(m, name, facts), "ply": ply_mesh_bytes}[settings.fmt]
+    encode = {"glb": lambda m: glb_bytes(m, None if facts is None else facts.mesh(fov_deg)),
+              "obj": lambda m: obj_zip_bytes(m, name, facts), "ply": ply_mesh_bytes}[settings.fmt]
     return out_name, encode(mesh), mesh.notes

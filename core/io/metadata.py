@@ -4,8 +4,10 @@ One record, :class:`DepthFacts`, carries the facts every export states: what the
 (relative inverse depth, or depth in metres after a calibration), which end is near, how values
 map to codes (the value stored as 0 and the value stored as the top code), the model, the weights'
 SHA-256, the network size N, the source image's size and the app version. The same field names
-appear in a PNG's ``tEXt`` chunks, in a ``.npy``/``.npz``/``.pfm`` file's ``<name>.json`` sidecar
-and in an EXR's header; ``python -m core describe FILE`` prints them (:mod:`core.io.describe`).
+appear in a PNG's ``tEXt`` chunks, in a ``.npy``/``.npz``/``.pfm`` file's ``<name>.json`` sidecar,
+in an EXR's header, in a GLB's ``asset.extras`` (:mod:`core.io.mesh_exports`), in a GIF's comment
+(:func:`facts_text`) and in an MP4's container metadata (:mod:`core.video.photo3d`);
+``python -m core describe FILE`` prints them (:mod:`core.io.describe`).
 
 Example:
     >>> facts = DepthFacts("MiDaS v2.1 small", "ab" * 32, 256, (640, 480)).png16(0.5, 7.25)
@@ -26,12 +28,15 @@ from pathlib import Path
 
 from core import __version__
 from core.checks import is_int, is_real
+from core.geometry.intrinsics import FieldOfView
 from core.geometry.stereo import check_settings
 
 __all__ = [
     "DepthFacts",
     "facts_for",
+    "facts_text",
     "png_with_text",
+    "read_facts_text",
     "read_png_text",
     "read_sidecar",
     "sidecar_bytes",
@@ -155,27 +160,58 @@ class DepthFacts:
             extra=_without(self.extra, "shape"),
         )
 
-    def stereo(self, layout: str, strength_pct: float, convergence: float, fill: str) -> DepthFacts:
+    def stereo(
+        self, layout: str, strength_pct: float, convergence: float, fill: str, *,
+        fov: FieldOfView | float | None = None, baseline_m: float | None = None,
+    ) -> DepthFacts:
         """The facts of a stereo picture rendered from this prediction: colours, not depth values.
 
         Args:
-            layout: how :func:`core.geometry.stereo.compose` laid out the two views, one of its
-                ``LAYOUTS`` ("sbs", "cross", "tb", "anaglyph").
+            layout: how the views were laid out: one of :func:`core.geometry.stereo.compose`'s
+                ``LAYOUTS`` ("sbs", "cross", "tb", "anaglyph"), or "wiggle" (the GIF of
+                :func:`core.video.photo3d.wiggle_gif`) or "orbit" (its MP4).
             strength_pct: the disparity between the nearest and the farthest pixel, % of the width.
             convergence: the depth at the screen, 0 (the farthest pixel) to 1 (the nearest).
             fill: how the holes were filled, one of ``core.geometry.stereo.FILLS``.
+            fov: the field of view the strength was read with (:mod:`core.geometry.intrinsics`;
+                a :class:`FieldOfView` states where it came from), written as ``field_of_view``.
+            baseline_m: the camera baseline the strength means, in metres, when the map was
+                calibrated (:func:`core.geometry.stereo.baseline_m`), written as ``baseline``.
         """
         if layout not in _LAYOUT_TEXT:
             raise ValueError(f"layout must be one of {tuple(_LAYOUT_TEXT)}, got {layout!r}")
         if fill not in _FILL_TEXT:
             raise ValueError(f"fill must be one of {tuple(_FILL_TEXT)}, got {fill!r}")
         strength_pct, convergence = check_settings(strength_pct, convergence)  # as the rendering checks them
+        camera: dict[str, str] = {}
+        if fov is not None:
+            camera["field_of_view"] = _fov_text(fov)
+        if baseline_m is not None:
+            if not is_real(baseline_m) or baseline_m <= 0:
+                raise ValueError(f"baseline_m must be a positive number of metres or None, got {baseline_m!r}")
+            camera["baseline"] = (f"{float(baseline_m):.4g} m between the two cameras (from a calibration to "
+                                  "metres and the field of view)")
+        encoding = _LAYOUT_TEXT[layout] if layout in _ANIMATIONS else f"8-bit RGB, {_LAYOUT_TEXT[layout]}"
         return self._picture(
-            "stereo views rendered from relative inverse depth", f"8-bit RGB, {_LAYOUT_TEXT[layout]}",
+            "stereo views rendered from relative inverse depth", encoding,
             "not stored: nearer pixels are shifted further apart between the two views",
             layout=layout, strength=f"{strength_pct:g} % of the width between the nearest and the farthest pixel",
             convergence=f"{convergence:g} (0 = the farthest pixel at the screen, 1 = the nearest)",
-            hole_fill=_FILL_TEXT[fill],
+            hole_fill=_FILL_TEXT[fill], **camera,
+        )
+
+    def mesh(self, fov: FieldOfView | float) -> DepthFacts:
+        """The facts of a textured mesh built from this prediction (:func:`core.geometry.mesh.build_mesh`).
+
+        Args:
+            fov: the horizontal field of view the pixels were back-projected with.
+        """
+        return dataclasses.replace(
+            self._picture("a triangle mesh of the depth, textured with the photo",
+                          "glTF 2.0 binary: float32 vertex positions, y up, the camera at the origin looking down "
+                          "-z; the photo as the base colour texture",
+                          "vertices close to the origin, where the camera is", field_of_view=_fov_text(fov)),
+            units="unitless: depth 1 / (scale * d / reference + shift) of the relative inverse depth d, not metres",
         )
 
     def texture(self) -> DepthFacts:
@@ -185,7 +221,7 @@ class DepthFacts:
 
     def _picture(self, content: str, encoding: str, near: str, **fields: str) -> DepthFacts:
         """A picture made from the prediction: no value mapping, its own fields as :attr:`extra`."""
-        keep = _without(self.extra, "shape", *_PICTURE_FIELDS)
+        keep = _without(self.extra, "shape", *_PICTURE_FIELDS, *fields)
         return dataclasses.replace(
             self, content=content, units="none: a picture, not values", near=near, encoding=encoding,
             value_at_0=None, value_at_max=None, max_code=None, scale=None, shift=None,
@@ -258,12 +294,26 @@ _LAYOUT_TEXT = {
     "cross": "side by side for cross-eyed viewing: the right view on the left",
     "tb": "top-bottom: the left view on top",
     "anaglyph": "red-cyan anaglyph (Dubois): red for the left eye, cyan for the right",
+    "wiggle": "GIF, 256 colours on one palette, looping: the camera swings from the left view to the right and back",
+    "orbit": "H.264 video (yuv420p): the camera goes once round a small circle, the left view, up, the right view, "
+             "down",
 }
+_ANIMATIONS = ("wiggle", "orbit")  # layouts that are files of their own kind, not 8-bit RGB pictures
 _FILL_TEXT = {
     "background": "background: a hole repeats the pixel on its far side",
     "telea": "telea: OpenCV inpainting, blending both sides",
 }
-_PICTURE_FIELDS = ("layout", "strength", "convergence", "hole_fill", "calibration", "no_depth")
+_PICTURE_FIELDS = ("layout", "strength", "convergence", "hole_fill", "field_of_view", "baseline", "calibration",
+                   "no_depth")
+
+
+def _fov_text(fov: FieldOfView | float) -> str:
+    """The ``field_of_view`` field: a :class:`FieldOfView`'s note (it says where it came from), or the degrees."""
+    if isinstance(fov, FieldOfView):
+        return fov.note
+    if not is_real(fov) or not 0.0 < fov < 180.0:
+        raise ValueError(f"fov must be a FieldOfView or a horizontal field of view in (0, 180) degrees, got {fov!r}")
+    return f"{float(fov):.1f}° horizontal field of view"
 
 
 def _without(extra: tuple[tuple[str, str], ...], *keys: str) -> tuple[tuple[str, str], ...]:
@@ -362,6 +412,48 @@ def read_png_text(png: bytes) -> dict[str, str]:
         if kind == b"IEND":
             break
         pos += 12 + length
+    return out
+
+
+def facts_text(fields: Mapping[str, object]) -> str:
+    """Fields as ``name: value`` lines, for a file that holds one free text (a GIF's comment).
+
+    Args:
+        fields: e.g. :meth:`DepthFacts.text_fields`; values are written as in PNG text chunks.
+
+    Returns:
+        One line per field, joined by newlines; :func:`read_facts_text` reads them back.
+
+    Raises:
+        ValueError: a name that is empty or holds ``": "`` or a line break, or a value with one.
+
+    Example:
+        >>> facts_text({"content": "relative inverse depth", "network_size": 256})
+        'content: relative inverse depth\\nnetwork_size: 256'
+    """
+    lines = []
+    for key, value in fields.items():
+        key, text = str(key), _text(value) if isinstance(value, float) else str(value)
+        if not key or ": " in key or key != key.strip() or any(c in key + text for c in "\r\n"):
+            raise ValueError(f"field {key!r} = {text!r} cannot be one 'name: value' line: no line breaks, and "
+                             "no ': ' or outer spaces in the name")
+        lines.append(f"{key}: {text}")
+    return "\n".join(lines)
+
+
+def read_facts_text(text: str | bytes) -> dict[str, str]:
+    """The fields of :func:`facts_text` back, name -> value, in order; lines without ``": "`` are skipped.
+
+    Args:
+        text: the text, or its UTF-8 bytes (as Pillow gives a GIF's ``info["comment"]``).
+    """
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    out: dict[str, str] = {}
+    for line in str(text).splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key:
+            out[key] = value
     return out
 
 

@@ -92,6 +92,24 @@ class Calibration:
         depth, valid = ScaleShift(self.scale, self.shift).to_depth(pred)
         return depth.astype(np.float32), valid
 
+    def inverse_depth_at(self, pred_value: float) -> float:
+        """One predicted value as inverse depth in 1/metres, ``scale * pred + shift``.
+
+        Unlike :meth:`depth_at` it accepts values the fit puts at or beyond infinity (0 or
+        less), which is what a disparity, linear in inverse depth, needs
+        (:func:`core.geometry.stereo.baseline_m`).
+
+        Raises:
+            ValueError: ``pred_value`` is not finite.
+
+        Example:
+            >>> Calibration(0.5, -0.25, (), ()).inverse_depth_at(2.0)
+            0.75
+        """
+        if not math.isfinite(pred_value):
+            raise ValueError(f"pred_value must be finite, got {pred_value}.")
+        return self.scale * float(pred_value) + self.shift
+
     def depth_at(self, pred_value: float) -> float:
         """Convert one predicted value to metres.
 
@@ -105,9 +123,7 @@ class Calibration:
             ValueError: ``pred_value`` is not finite, or the fit puts it at or beyond
                 infinity (inverse depth ``<= 0``).
         """
-        if not math.isfinite(pred_value):
-            raise ValueError(f"pred_value must be finite, got {pred_value}.")
-        inv = self.scale * float(pred_value) + self.shift
+        inv = self.inverse_depth_at(pred_value)
         if inv <= 0:
             raise ValueError(
                 f"predicted value {pred_value:.6g} is farther than this calibration can "

@@ -20,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from core.video.pipeline import STAGES
+
 __all__ = ["JobProgress", "VideoJob"]
 
 _R = TypeVar("_R")
 
-Progress = Callable[[int, "int | None", float], None]
+Progress = Callable[[int, "int | None", float, str], None]
 
 
 @dataclass(frozen=True)
@@ -32,14 +34,16 @@ class JobProgress:
     """The latest progress report of a :class:`VideoJob`.
 
     Attributes:
-        stage: 1 while predicting depth, 2 while encoding the videos (the pipeline's two passes).
+        stage: the pipeline's stage, a key of :data:`core.video.pipeline.STAGES`: ``"depth"``
+            then ``"encoding"`` (stable mode's two passes), or ``"depth and encoding"`` (per-frame
+            mode's one).
         done: Frames done in this stage.
         total: Frames expected in this stage, or None when the container does not say.
         fps: Frames per second in this stage so far (0.0 before the first frame).
         seconds_left: Estimated seconds until the stage ends, or None when unknown.
     """
 
-    stage: int = 1
+    stage: str = "depth"
     done: int = 0
     total: int | None = None
     fps: float = 0.0
@@ -47,20 +51,23 @@ class JobProgress:
 
     @property
     def fraction(self) -> float:
-        """Share of the whole job done, in [0, 1]: each stage counts for half."""
+        """Share of the whole job done, in [0, 1]: each of stable mode's two passes counts for half."""
         within = min(1.0, self.done / self.total) if self.total else 0.0
-        return min(1.0, (self.stage - 1 + within) / 2)
+        before, share = _SHARES.get(self.stage, (0.0, 1.0))
+        return min(1.0, before + share * within)
 
     def line(self) -> str:
         """One line for a progress bar, e.g. ``"Predicting depth: frame 12 of 40 · 3.1 fps · about 9 s left"``."""
-        what = "Predicting depth" if self.stage == 1 else "Encoding the videos"
         of = f" of {self.total}" if self.total is not None else ""
-        parts = [f"{what}: frame {self.done}{of}"]
+        parts = [f"{STAGES.get(self.stage, self.stage)}: frame {self.done}{of}"]
         if self.fps > 0:
             parts.append(f"{self.fps:.1f} fps")
         if self.seconds_left is not None:
-            parts.append(f"about {self.seconds_left:.0f} s left" + (" in this stage" if self.stage == 1 else ""))
+            parts.append(f"about {self.seconds_left:.0f} s left" + (" in this stage" if self.stage == "depth" else ""))
         return " · ".join(parts)
+
+
+_SHARES = {"depth": (0.0, 0.5), "encoding": (0.5, 0.5)}  # (done before the stage, its share); else the whole job
 
 
 class VideoJob(Generic[_R]):
@@ -68,7 +75,8 @@ class VideoJob(Generic[_R]):
 
     Args:
         run: Called once in the thread with a progress callback ``(done, total, seconds)``, as
-            :func:`core.video.pipeline.process_video` reports it, and a ``cancel()`` to poll.
+            :func:`core.video.pipeline.process_video` reports it, ``(done, total, seconds, stage)``,
+            and a ``cancel()`` to poll.
     """
 
     def __init__(self, run: Callable[[Progress, Callable[[], bool]], _R]) -> None:
@@ -80,7 +88,6 @@ class VideoJob(Generic[_R]):
         self._lock = threading.Lock()
         self._progress = JobProgress()
         self._stage_start = time.perf_counter()
-        self._last_done = 0
         self._result: _R | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="core.video.job", daemon=True)
@@ -95,14 +102,12 @@ class VideoJob(Generic[_R]):
             self._run = None  # drop what the call held (the clip's bytes) as soon as it ends
             self._finished.set()
 
-    def _report(self, done: int, total: int | None, seconds: float) -> None:
+    def _report(self, done: int, total: int | None, seconds: float, stage: str) -> None:
         del seconds  # the pipeline's clock covers both stages; each stage is timed here
         now = time.perf_counter()
         with self._lock:
-            stage = self._progress.stage
-            if done <= self._last_done:  # the second pass counts from 1 again
-                stage, self._stage_start = 2, now
-            self._last_done = done
+            if stage != self._progress.stage:
+                self._stage_start = now
             elapsed = max(now - self._stage_start, 1e-9)
             fps = done / elapsed
             left = (total - done) / fps if total is not None and fps > 0 else None

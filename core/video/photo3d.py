@@ -15,6 +15,11 @@ The depth at the convergence plane stays still (the pivot); with the default 0.5
 the middle of the map's range, so the background and the foreground move in opposite
 directions. Photos wider than ``max_width`` (1920 by default) are rendered downscaled: a
 GIF of a 12-megapixel photo would be hundreds of megabytes.
+
+Given the prediction's facts (:func:`core.io.metadata.facts_for`), each file says what it
+holds (:meth:`core.io.metadata.DepthFacts.stereo` with layout "wiggle" or "orbit"): the GIF
+in its comment extension, as ``name: value`` lines (Pillow: ``Image.open(f).info["comment"]``),
+the MP4 in its container metadata, one key per field (PyAV: ``av.open(f).metadata``).
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ import numpy as np
 from PIL import Image
 
 from core.checks import check_int, check_real
+from core.geometry.intrinsics import FieldOfView
 from core.geometry.stereo import disparity_map, render_view
+from core.io.metadata import DepthFacts, facts_text
 from core.maps.display import downscale
 from core.video.writer import Mp4Writer
 
@@ -127,7 +134,20 @@ def render_frames(
         yield render_view(rgb, disparity, shift, fill=fill).image
 
 
-def gif_bytes(frames: Sequence[np.ndarray], frame_ms: int = 110) -> bytes:
+def _stated(
+    facts: DepthFacts | None, layout: str, strength_pct: float, convergence: float, fill: str,
+    fov: FieldOfView | float | None, baseline_m: float | None,
+) -> dict[str, str] | None:
+    """What an animation states: ``facts.stereo(layout, ...)`` as text fields, or None without facts."""
+    if facts is None:
+        return None
+    if not isinstance(facts, DepthFacts):
+        raise TypeError(f"facts must be a core.io.metadata.DepthFacts (facts_for(...)) or None, got "
+                        f"{type(facts).__name__}")
+    return facts.stereo(layout, strength_pct, convergence, fill, fov=fov, baseline_m=baseline_m).text_fields()
+
+
+def gif_bytes(frames: Sequence[np.ndarray], frame_ms: int = 110, *, comment: str | None = None) -> bytes:
     """An animated GIF that loops forever, all frames on one 256-colour palette.
 
     The palette is a fast octree of the first frame; every frame is mapped to it without
@@ -138,11 +158,14 @@ def gif_bytes(frames: Sequence[np.ndarray], frame_ms: int = 110) -> bytes:
     Args:
         frames: HxWx3 uint8 frames of one size.
         frame_ms: how long each frame shows, 20-10000 ms.
+        comment: text for the GIF's comment extension (written once, UTF-8), or None.
 
     Returns:
         The GIF file contents.
     """
     frame_ms = check_int(frame_ms, "frame_ms", low=20, high=10_000)
+    if comment is not None and not isinstance(comment, str):
+        raise TypeError(f"comment must be a str or None, got {type(comment).__name__}")
     frames = list(frames)
     if not frames:
         raise ValueError("frames must hold at least one image")
@@ -159,7 +182,8 @@ def gif_bytes(frames: Sequence[np.ndarray], frame_ms: int = 110) -> bytes:
         image.putpalette(palette.ravel().tolist())
         images.append(image)
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
+    extra = {} if comment is None else {"comment": comment}
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=frame_ms, loop=0, **extra)
     return buffer.getvalue()
 
 
@@ -196,6 +220,9 @@ def wiggle_gif(
     frame_ms: int = 110,
     fill: str = "background",
     max_width: int = MAX_ANIMATION_WIDTH,
+    facts: DepthFacts | None = None,
+    fov: FieldOfView | float | None = None,
+    baseline_m: float | None = None,
 ) -> bytes:
     """A wiggle 3D photo: the camera swings between the stereo pair's views, as a looping GIF.
 
@@ -208,13 +235,19 @@ def wiggle_gif(
         frame_ms: how long each frame shows.
         fill: hole filling, one of :data:`core.geometry.stereo.FILLS`.
         max_width: photos wider than this are downscaled first.
+        facts: the prediction's facts; the GIF's comment then states
+            ``facts.stereo("wiggle", ...)`` of these settings. None writes no comment.
+        fov: the field of view the strength was read with, stated with the facts.
+        baseline_m: the camera baseline in metres, when known, stated with the facts.
 
     Returns:
         The GIF file contents.
     """
     shifts = wiggle_shifts(frames)
+    fields = _stated(facts, "wiggle", strength_pct, convergence, fill, fov, baseline_m)  # checked before rendering
     return gif_bytes(list(render_frames(rgb, depth, shifts, strength_pct, convergence, fill=fill,
-                                        max_width=max_width)), frame_ms)
+                                        max_width=max_width)), frame_ms,
+                     comment=None if fields is None else facts_text(fields))
 
 
 def write_orbit_mp4(
@@ -229,6 +262,9 @@ def write_orbit_mp4(
     fill: str = "background",
     max_width: int = MAX_ANIMATION_WIDTH,
     progress: Callable[[int, int], None] | None = None,
+    facts: DepthFacts | None = None,
+    fov: FieldOfView | float | None = None,
+    baseline_m: float | None = None,
 ) -> Path:
     """An orbit 3D photo: the camera goes once round a small circle, as an H.264 MP4.
 
@@ -243,18 +279,23 @@ def write_orbit_mp4(
         fill: hole filling, one of :data:`core.geometry.stereo.FILLS`.
         max_width: photos wider than this are downscaled first.
         progress: called with (frames done, frames in all) after each frame.
+        facts: the prediction's facts; the MP4's metadata then states
+            ``facts.stereo("orbit", ...)`` of these settings, one key per field. None writes none.
+        fov: the field of view the strength was read with, stated with the facts.
+        baseline_m: the camera baseline in metres, when known, stated with the facts.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`. A failed write leaves no file behind.
     """
     seconds = check_real(seconds, "seconds", low=1.0, high=30.0)
     fps = check_int(fps, "fps", low=10, high=60)
+    fields = _stated(facts, "orbit", strength_pct, convergence, fill, fov, baseline_m)
     total = max(2, round(seconds * fps))
     frames = render_frames(rgb, depth, orbit_shifts(total), strength_pct, convergence, fill=fill, max_width=max_width)
     first = next(frames)  # checks the inputs before the file is created
     path = Path(path)
     try:
-        with Mp4Writer(path, fps, first.shape[1], first.shape[0]) as out:
+        with Mp4Writer(path, fps, first.shape[1], first.shape[0], metadata=fields) as out:
             out.write(first)
             if progress is not None:
                 progress(1, total)
@@ -278,9 +319,12 @@ def orbit_mp4_bytes(
     fps: int = 25,
     fill: str = "background",
     max_width: int = MAX_ANIMATION_WIDTH,
+    facts: DepthFacts | None = None,
+    fov: FieldOfView | float | None = None,
+    baseline_m: float | None = None,
 ) -> bytes:
     """:func:`write_orbit_mp4` into memory (through a temporary file); the MP4's contents."""
     with tempfile.TemporaryDirectory(prefix="midas_orbit_") as work:
         path = write_orbit_mp4(Path(work) / "orbit.mp4", rgb, depth, strength_pct, convergence, seconds=seconds,
-                               fps=fps, fill=fill, max_width=max_width)
+                               fps=fps, fill=fill, max_width=max_width, facts=facts, fov=fov, baseline_m=baseline_m)
         return path.read_bytes()

@@ -1,19 +1,24 @@
 """A video clip to depth: a heatmap MP4, a side-by-side MP4 and the raw depth as ``.npz``.
 
-:func:`process_video` runs two streamed passes over the clip, so memory stays flat however
-long it is (a few frames in flight, never a list of all of them):
+:func:`process_video` streams the clip, so memory stays flat however long it is (a few frames
+in flight, never a list of all of them). Each frame's network output (at the network's size,
+e.g. 256x128 for a 16:9 clip) is what everything is computed from:
 
-1. decode -> ``predictor.predict`` -> the raw depth (float16) and the display depth (after
-   :class:`core.video.stable.Aligner`, float32) appended to two temporary files;
-2. once every aligned frame is known, the display window (:func:`core.video.stable.clip_window`,
-   stable mode) is fixed; the clip is decoded again and each frame's heatmap and side-by-side
-   picture are encoded to H.264.
+- **per-frame** mode is one pass: decode -> network -> the full-size map (exactly
+  ``predictor.predict(frame.rgb)``), normalised on its own -> heatmap -> H.264;
+- **stable** mode is two: first decode -> network -> :class:`core.video.stable.Aligner`, which
+  fits each frame's scale and shift at the network's size, the outputs appended to a small
+  temporary file; then, once every fit is known, the display window is fixed
+  (:func:`core.video.stable.clip_window` over the aligned outputs) and the clip is decoded
+  again and drawn as in per-frame mode, with each frame's fit and the clip's window.
 
-In each pass decoding runs in a thread of its own, ahead of the main thread (inference, or
-colorizing), and the second pass encodes each of the two videos in a thread of its own: PyAV,
-torch and OpenCV release the GIL, so the stages overlap. Everything is written into a temporary
-folder inside ``out_dir`` and renamed into place only when all three files are complete: an
-error or a cancel leaves no half-written file behind.
+Decoding runs in a thread of its own, ahead of the main thread, and each of the two videos is
+encoded in a thread of its own: PyAV, OpenVINO, torch and OpenCV release the GIL, so the
+stages overlap. Every frame is drawn from its float16 raw map, as the ``.npz`` keeps it, by
+:meth:`Display.shown`, so the videos and a redraw from the ``.npz`` (the Video page's scrubber)
+are the same picture. Everything is written into a temporary folder inside ``out_dir`` and
+renamed into place only when all the files are complete: an error or a cancel leaves no
+half-written file behind.
 
 The ``.npz`` holds ``depth``, float16 (frames, H, W), each frame exactly
 ``predictor.predict(frame.rgb)`` rounded to float16 (relative error at most 2**-11, about
@@ -24,6 +29,7 @@ the heatmap video shows it, from that frame's scale and shift and the clip's win
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -39,18 +45,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import cv2
 import numpy as np
 
 from core.io.exports import png16_bytes, side_by_side
 from core.io.metadata import DepthFacts, facts_for, sidecar_bytes, sidecar_name
 from core.maps.colormaps import COLORMAPS, colorize
+from core.midas.transforms import preprocess, upsample_to
 from core.video.reader import MAX_VIDEO_SECONDS, Sampling, VideoDecodeError, VideoFrame, probe_video, read_frames
 from core.video.stable import MODES, Aligner, clip_window, flicker, normalized
 from core.video.writer import Mp4Writer
 
 __all__ = [
-    "Display", "FramesOnDisk", "VideoCancelled", "VideoResult", "depth_over_time", "open_depth_npz", "png16_zip",
-    "process_video",
+    "STAGES", "Display", "FramesOnDisk", "VideoCancelled", "VideoResult", "depth_over_time", "open_depth_npz",
+    "png16_zip", "process_video",
 ]
 
 _T = TypeVar("_T")
@@ -97,8 +105,8 @@ class Display:
         if not 0 <= k < len(self.scale):
             raise IndexError(f"frame {k} out of range for {len(self.scale)} frames")
         aligned = np.asarray(raw, np.float32) * np.float32(self.scale[k])  # HxW float16 -> float32
-        aligned += np.float32(self.shift[k])  # the same float32 steps as Aligner.align
-        return normalized(aligned, self.mode, self.window)
+        aligned += np.float32(self.shift[k])  # Aligner.align's float32 steps, on the full-size map
+        return normalized(aligned, self.mode, self.window)  # process_video draws each frame with this
 
 
 @dataclass(frozen=True)
@@ -137,20 +145,22 @@ def process_video(
     mode: str = "stable",
     sampling: Sampling = Sampling(),
     cmap: str = "inferno",
-    progress: Callable[[int, int | None, float], None] | None = None,
+    progress: Callable[[int, int | None, float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     max_seconds: float | None = MAX_VIDEO_SECONDS,
 ) -> VideoResult:
     """Predict depth for every (sampled) frame of a clip and write three files.
 
     Writes ``out_dir/<stem>_depth.mp4``, ``<stem>_side_by_side.mp4`` and ``<stem>_depth.npz``
-    (replacing files of those names), and ``<stem>_depth.npz.json``, the sidecar that says what the
-    ``.npz`` holds (:mod:`core.io.metadata`; when the predictor has ``.info``), all at the clip's displayed size (the MP4s padded to
-    even sizes as :class:`core.video.writer.Mp4Writer` does).
+    (replacing files of those names), and ``<stem>_depth.npz.json``, the sidecar that says what
+    the ``.npz`` holds (:mod:`core.io.metadata`; when the predictor has ``.info``), all at the
+    clip's displayed size (the MP4s padded to even sizes as :class:`core.video.writer.Mp4Writer`
+    does).
 
     Args:
         data_or_path: the clip's bytes, or a path to it.
-        predictor: a :class:`core.midas.predictor.Predictor` (anything with ``predict(rgb)``).
+        predictor: a :class:`core.midas.predictor.Predictor`, or anything with ``predict(rgb)``
+            (then its full-size output stands for the network's).
         out_dir: output folder (created if missing).
         stem: file-name stem of the outputs, e.g. ``"clip"``.
         mode: one of :data:`core.video.stable.MODES`: ``"stable"`` aligns each frame to a running
@@ -158,9 +168,10 @@ def process_video(
             frame on its own.
         sampling: which frames to process (every frame, a target fps, a frame cap).
         cmap: heatmap colormap, a key of :data:`core.maps.colormaps.COLORMAPS`.
-        progress: called after each predicted frame with ``(frames done, frames expected or
-            None, seconds elapsed)``; encoding the videos follows and is reported again frame by
-            frame with the same total.
+        progress: called after each frame with ``(frames done, frames expected or None, seconds
+            elapsed, stage)``, the stage a key of :data:`STAGES`: in stable mode ``"depth"``
+            (the first pass) and then ``"encoding"`` (the second, counting from 1 again); in
+            per-frame mode ``"depth and encoding"``.
         cancel: polled before each frame; when it returns True processing stops, the partial
             outputs are deleted and :class:`VideoCancelled` is raised.
         max_seconds: the clip-length limit (None: none). A longer clip is refused unless the
@@ -187,33 +198,28 @@ def process_video(
     out.mkdir(parents=True, exist_ok=True)
     final = {kind: out / f"{stem}{suffix}" for kind, suffix in _OUTPUTS.items()}
     work = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".partial", dir=out))
+    staged = {kind: work / path.name for kind, path in final.items()}
     stop = _Stopper(cancel)
+    report = _Reporter(progress, start)
     try:
-        raw_path, aligned_path = work / "raw.f16", work / "aligned.f32"
-        timestamps, shape, flicker_per_frame, fits = _predict_pass(
-            frames_of, predictor, mode, raw_path, aligned_path, stop, progress, total, start
-        )
-        frames = len(timestamps)
-        if frames == 0:
-            raise VideoDecodeError(
-                "No frame of this video was left to process: pick another clip or sample more frames."
-            )
-        aligned = FramesOnDisk(aligned_path, np.float32, shape, frames)
-        window = clip_window(aligned) if mode != "per-frame" else None
-        staged = {kind: work / path.name for kind, path in final.items()}
-        _write_npz(staged["npz"], raw_path, shape, np.asarray(timestamps, np.float64))
-        sidecar = _npz_sidecar(predictor, shape, frames)  # what the .npz holds, in <stem>_depth.npz.json
+        if mode == "per-frame":
+            drawn = _one_pass(frames_of, predictor, cmap, _output_fps(info.fps, sampling, ()), staged, work, stop,
+                              report.stage("depth and encoding", total))
+            display = Display(mode, np.ones(drawn.frames), np.zeros(drawn.frames), None)
+        else:
+            net_path = work / "net.f32"
+            nets, timestamps, fits = _predict_pass(frames_of, predictor, net_path, stop, report.stage("depth", total))
+            display = Display(mode, fits[:, 0].copy(), fits[:, 1].copy(), clip_window(_AlignedOutputs(nets, fits)))
+            drawn = _draw_pass(frames_of, nets, display, cmap, _output_fps(info.fps, sampling, timestamps), staged,
+                               work, stop, report.stage("encoding", len(timestamps)))
+            net_path.unlink()
+        _write_npz(staged["npz"], drawn.raw_path, drawn.shape, np.asarray(drawn.timestamps, np.float64))
+        drawn.raw_path.unlink()
+        sidecar = _npz_sidecar(predictor, drawn.shape, drawn.frames)  # what the .npz holds, in <stem>_depth.npz.json
         if sidecar is not None:
             final["npz_json"] = out / sidecar_name(final["npz"].name)
             staged["npz_json"] = work / final["npz_json"].name
             staged["npz_json"].write_bytes(sidecar)
-        raw_path.unlink()
-        shown_flicker = _encode_pass(
-            frames_of, aligned, mode, window, cmap, _output_fps(info.fps, sampling, timestamps),
-            staged, stop, progress, frames, start,
-        )
-        if mode == "per-frame":
-            shown_flicker = flicker_per_frame
         for kind, path in staged.items():
             os.replace(path, final[kind])
     finally:
@@ -222,15 +228,22 @@ def process_video(
         depth_mp4=final["depth"],
         side_by_side_mp4=final["side"],
         depth_npz=final["npz"],
-        frames=frames,
-        flicker=shown_flicker,
-        flicker_per_frame=flicker_per_frame,
+        frames=drawn.frames,
+        flicker=drawn.flicker.value(),
+        flicker_per_frame=drawn.flicker_per_frame.value(),
         seconds=time.perf_counter() - start,
-        display=Display(mode, fits[:, 0].copy(), fits[:, 1].copy(), window),
+        display=display,
     )
 
 
 _OUTPUTS = {"depth": "_depth.mp4", "side": "_side_by_side.mp4", "npz": "_depth.npz"}
+
+#: The stages :func:`process_video` reports progress in, and what each is doing.
+STAGES = {
+    "depth": "Predicting depth",
+    "encoding": "Encoding the videos",
+    "depth and encoding": "Predicting depth and encoding the videos",
+}
 
 
 def _expected_frames(frames: int | None, duration_s: float, fps: float, sampling: Sampling) -> int | None:
@@ -248,7 +261,7 @@ def _output_fps(fps: float, sampling: Sampling, timestamps: Sequence[float]) -> 
     """Nominal frame rate of the output videos (the frames carry their own timestamps).
 
     The container's rate, capped by the sampling's; from the frames' times when the container
-    gives none (0), and 25 for a single frame of unknown rate.
+    gives none (0) and they are known (stable mode's first pass), else 25.
     """
     if fps <= 0 and len(timestamps) > 1 and timestamps[-1] > 0:
         fps = (len(timestamps) - 1) / timestamps[-1]
@@ -269,65 +282,193 @@ class _Stopper:
             raise VideoCancelled(f"cancelled after {done} frames; no file was written")
 
 
-def _predict_pass(
-    frames_of: Callable[[], Iterator[VideoFrame]], predictor, mode: str, raw_path: Path, aligned_path: Path,
-    stop: _Stopper, progress, total: int | None, start: float,
-) -> tuple[list[float], tuple[int, int], float | None, np.ndarray]:
-    """Decode, predict and align every frame; append the maps to the two files as they come.
+class _Reporter:
+    """The ``progress`` callback of :func:`process_video`, bound to one stage and its total."""
 
-    Returns the timestamps, the frame size, the per-frame flicker and each frame's (scale, shift).
+    def __init__(self, progress, start: float) -> None:
+        self._progress, self._start = progress, start
+
+    def stage(self, name: str, total: int | None) -> Callable[[int], None]:
+        def report(done: int) -> None:
+            if self._progress is not None:
+                self._progress(done, total, time.perf_counter() - self._start, name)
+        return report
+
+
+def _with_inputs(frames: Iterator[VideoFrame], predictor) -> Iterator[tuple[VideoFrame, np.ndarray | None]]:
+    """Each frame with its network input, made here (in the decoding thread) to overlap the network.
+
+    The input is None for a predictor with only ``predict(rgb)``.
     """
-    aligner = Aligner(mode)
+    prepare = hasattr(predictor, "network_output")
+    for frame in frames:
+        yield frame, (preprocess(frame.rgb, predictor.size).numpy() if prepare else None)  # -> 1x3xhxw float32
+
+
+def _network_output(predictor, frame: VideoFrame, net_input: np.ndarray | None) -> np.ndarray:
+    """The frame's raw network output (hxw float32), which ``predict`` upsamples to the frame's size.
+
+    It waits for a slot of the predictor's inference gate, as ``predict`` does. A predictor
+    with only ``predict(rgb)`` gives its full-size map, which stands for the output.
+    """
+    if net_input is None:
+        return np.asarray(predictor.predict(frame.rgb), np.float32)
+    with predictor.gate.slot():
+        return np.ascontiguousarray(predictor.network_output(net_input).numpy())
+
+
+def _predict_pass(
+    frames_of: Callable[[], Iterator[VideoFrame]], predictor, net_path: Path, stop: _Stopper,
+    report: Callable[[int], None],
+) -> tuple[FramesOnDisk, list[float], np.ndarray]:
+    """Stable mode's first pass: decode, run the network and align each frame's output.
+
+    Returns the network outputs (on disk, in ``net_path``), the timestamps and each frame's
+    (scale, shift), (frames, 2) float64.
+    """
+    aligner = Aligner("stable")
     timestamps: list[float] = []  # 8 bytes a frame: fine for any clip the reader accepts
     fits: list[tuple[float, float]] = []  # 16 bytes a frame
-    shape: tuple[int, int] = (0, 0)
-    flickers = _FlickerMean()
-    prev: tuple[np.ndarray, np.ndarray] | None = None  # (per-frame normalised map, rgb) of the last frame
-    with open(raw_path, "wb") as raw, open(aligned_path, "wb") as aligned:
-        for frame in _ahead(frames_of(), stop.event):
+    shape = net_shape = (0, 0)
+    with open(net_path, "wb") as nets:
+        for frame, net_input in _ahead(_with_inputs(frames_of(), predictor), stop.event):
             stop.check(len(timestamps))
             shape = _check_size(frame, shape)
-            depth = predictor.predict(frame.rgb)  # HxWx3 uint8 -> HxW float32
-            raw.write(depth.astype("<f2").tobytes())  # the .npz keeps the raw prediction
-            aligned.write(np.ascontiguousarray(aligner.align(depth), "<f4").tobytes())
+            net = _network_output(predictor, frame, net_input)  # hxw float32
+            net_shape = net.shape
+            nets.write(np.ascontiguousarray(net, "<f4").tobytes())
+            aligner.align(net)
             fit = aligner.last_fit
-            fits.append((fit.scale, fit.shift) if fit is not None else (1.0, 0.0))  # None: per-frame mode
-            norm = normalized(depth, "per-frame", None)  # the baseline the stable mode is compared to
-            if prev is not None:
-                flickers.add(flicker(prev[0], norm, prev[1], frame.rgb))
-            prev = (norm, frame.rgb)
+            fits.append((fit.scale, fit.shift) if fit is not None else (1.0, 0.0))
             timestamps.append(frame.timestamp_s)
-            if progress is not None:
-                progress(len(timestamps), total, time.perf_counter() - start)
-    return timestamps, shape, flickers.value(), np.asarray(fits, np.float64).reshape(-1, 2)
+            report(len(timestamps))
+    if not timestamps:
+        raise VideoDecodeError("No frame of this video was left to process: pick another clip or sample more frames.")
+    return FramesOnDisk(net_path, np.float32, net_shape, len(timestamps)), timestamps, np.asarray(fits, np.float64)
 
 
-def _encode_pass(
-    frames_of: Callable[[], Iterator[VideoFrame]], aligned: FramesOnDisk, mode: str, window, cmap: str, fps: float,
-    staged: dict[str, Path], stop: _Stopper, progress, frames: int, start: float,
-) -> float | None:
-    """Decode again; colorize each displayed map and encode both videos. Returns the shown flicker."""
-    height, width = aligned.shape[1:]
-    flickers = _FlickerMean()
-    prev: tuple[np.ndarray, np.ndarray] | None = None
-    with Mp4Writer(staged["depth"], fps, width, height) as depth_mp4, \
-            Mp4Writer(staged["side"], fps, 2 * width, height) as side_mp4, \
-            _Behind(lambda item: depth_mp4.write(*item), stop.event) as heat_encoder, \
-            _Behind(lambda item: side_mp4.write(*item), stop.event) as side_encoder:
+class _AlignedOutputs(Sequence):
+    """The network outputs as :class:`core.video.stable.Aligner` aligned them: ``scale * net + shift``."""
+
+    def __init__(self, nets: FramesOnDisk, fits: np.ndarray) -> None:
+        self._nets, self._fits = nets, fits
+
+    def __len__(self) -> int:
+        return len(self._nets)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        aligned = self._nets[k] * np.float32(self._fits[k, 0])  # the same float32 steps as Aligner.align
+        aligned += np.float32(self._fits[k, 1])
+        return aligned
+
+
+@dataclass
+class _Drawn:
+    """What drawing the frames made: the raw float16 maps' file and the flicker figures."""
+
+    raw_path: Path
+    flicker: _FlickerMean
+    flicker_per_frame: _FlickerMean
+    timestamps: list[float]
+    shape: tuple[int, int] = (0, 0)
+
+    @property
+    def frames(self) -> int:
+        return len(self.timestamps)
+
+
+class _Drawing:
+    """Draws frames into the two MP4s and the raw file, each video encoded in a thread of its own.
+
+    A context manager: the videos are complete when it exits without an error.
+    """
+
+    def __init__(self, cmap: str, fps: float, staged: dict[str, Path], work: Path, stop: _Stopper) -> None:
+        self._cmap, self._fps, self._staged, self._stop = cmap, fps, staged, stop
+        self.drawn = _Drawn(work / "raw.f16", _FlickerMean(), _FlickerMean(), [])
+        self._stack = contextlib.ExitStack()
+        self._prev: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (shown, per-frame, rgb)
+
+    def __enter__(self) -> _Drawing:
+        self._raw = self._stack.enter_context(open(self.drawn.raw_path, "wb"))
+        return self
+
+    def _open_videos(self, height: int, width: int) -> None:
+        enter, event = self._stack.enter_context, self._stop.event
+        heat = enter(Mp4Writer(self._staged["depth"], self._fps, width, height))
+        side = enter(Mp4Writer(self._staged["side"], self._fps, 2 * width, height))
+        self._heat = enter(_Behind(lambda item: heat.write(*item), event))
+        self._side = enter(_Behind(lambda item: side.write(*item), event))
+
+    def draw(self, frame: VideoFrame, net: np.ndarray, shown: Callable[[np.ndarray], np.ndarray]) -> None:
+        """One frame: its raw map from the network output, then ``shown(raw)`` as the heatmap."""
+        drawn = self.drawn
+        drawn.shape = _check_size(frame, drawn.shape)
+        if not drawn.timestamps:
+            self._open_videos(*drawn.shape)
+        # predict(frame.rgb), rounded to float16 as the .npz keeps it (OpenCV's conversion: 5x numpy's speed)
+        raw = cv2.multiply(upsample_to(net, *drawn.shape), 1.0, dtype=cv2.CV_16F)  # HxW float32 -> float16
+        self._raw.write(raw.data)
+        norm = shown(raw)  # HxW float32 in [0, 1]
+        per_frame = norm if shown is _per_frame else _per_frame(raw)  # the baseline the stable mode is compared to
+        heat = colorize(norm, self._cmap, 0.0, 1.0)  # -> HxWx3 uint8
+        self._heat.put((heat, frame.timestamp_s))
+        self._side.put((side_by_side(frame.rgb, heat), frame.timestamp_s))
+        if self._prev is not None:
+            prev_norm, prev_per_frame, prev_rgb = self._prev
+            change = flicker(prev_norm, norm, prev_rgb, frame.rgb)
+            drawn.flicker.add(change)
+            drawn.flicker_per_frame.add(
+                change if per_frame is norm else flicker(prev_per_frame, per_frame, prev_rgb, frame.rgb)
+            )
+        self._prev = (norm, per_frame, frame.rgb)
+        drawn.timestamps.append(frame.timestamp_s)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._stack.__exit__(exc_type, exc, tb)
+
+
+def _per_frame(raw: np.ndarray) -> np.ndarray:
+    return normalized(raw.astype(np.float32), "per-frame", None)
+
+
+def _one_pass(
+    frames_of: Callable[[], Iterator[VideoFrame]], predictor, cmap: str, fps: float, staged: dict[str, Path],
+    work: Path, stop: _Stopper, report: Callable[[int], None],
+) -> _Drawn:
+    """Per-frame mode: decode, run the network, draw and encode, frame by frame."""
+    done = 0
+    with _Drawing(cmap, fps, staged, work, stop) as drawing, \
+            _Behind(lambda item: drawing.draw(*item, _per_frame), stop.event, depth=2) as drawer:
+        for frame, net_input in _ahead(_with_inputs(frames_of(), predictor), stop.event):
+            stop.check(done)
+            drawer.put((frame, _network_output(predictor, frame, net_input)))  # drawn while the next one's runs
+            done += 1
+            report(done)
+    if not drawing.drawn.frames:
+        raise VideoDecodeError("No frame of this video was left to process: pick another clip or sample more frames.")
+    return drawing.drawn
+
+
+def _draw_pass(
+    frames_of: Callable[[], Iterator[VideoFrame]], nets: FramesOnDisk, display: Display, cmap: str, fps: float,
+    staged: dict[str, Path], work: Path, stop: _Stopper, report: Callable[[int], None],
+) -> _Drawn:
+    """Stable mode's second pass: decode again and draw each frame with its fit and the clip's window."""
+    frames = len(nets)
+    with _Drawing(cmap, fps, staged, work, stop) as drawing:
         for k, frame in enumerate(_ahead(frames_of(), stop.event)):
             if k >= frames:
                 break  # never more frames than the first pass predicted
             stop.check(k)
-            norm = normalized(aligned[k], mode, window)  # HxW float32 in [0, 1]
-            heat = colorize(norm, cmap, 0.0, 1.0)  # -> HxWx3 uint8
-            heat_encoder.put((heat, frame.timestamp_s))
-            side_encoder.put((side_by_side(frame.rgb, heat), frame.timestamp_s))
-            if prev is not None:
-                flickers.add(flicker(prev[0], norm, prev[1], frame.rgb))
-            prev = (norm, frame.rgb)
-            if progress is not None:
-                progress(k + 1, frames, time.perf_counter() - start)
-    return flickers.value()
+            drawing.draw(frame, nets[k], functools.partial(display.shown, k))
+            report(k + 1)
+    if drawing.drawn.frames < frames:
+        raise VideoDecodeError(
+            f"The clip gave {drawing.drawn.frames} frames on the second read, {frames} on the first: "
+            "copy it to a local disk, or re-encode it, and try again."
+        )
+    return drawing.drawn
 
 
 def _check_size(frame: VideoFrame, shape: tuple[int, int]) -> tuple[int, int]:

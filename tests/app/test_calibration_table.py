@@ -1,16 +1,22 @@
 """The page glue that keeps calibration points across table edits (ui/calibration_table.py)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from core.measure.calibration import CalibrationPoint
 from ui.calibration_table import (
     COLUMNS,
+    FOR_KEY,
+    POINTS_KEY,
     apply_editor_changes,
     frame_to_rows,
+    owner,
     place_click,
     points_from_rows,
     rows_to_frame,
+    stored_calibration,
 )
 
 X, Y, D = COLUMNS
@@ -63,3 +69,17 @@ def test_a_click_places_a_typed_distance_or_adds_a_row():
     assert place_click(typed_first, 8, 9) == [ROWS[0], {"x": 8, "y": 9, "distance_m": 2.0}]
     assert place_click(ROWS, 8, 9) == [*ROWS, {"x": 8, "y": 9, "distance_m": None}]
     assert ROWS[1] == {"x": 4, "y": 5, "distance_m": None}  # the input is not changed
+
+
+def test_other_pages_get_the_calibration_of_this_photo_only():
+    depth = np.array([[1.0, 2.0], [3.0, 4.0]])
+    rows = [{"x": 0, "y": 0, "distance_m": 1.0}, {"x": 1, "y": 1, "distance_m": 0.25}]
+    state = {POINTS_KEY: rows, FOR_KEY: owner("ab", 2, 2)}
+    cal = stored_calibration(state, depth, owner("ab", 2, 2))
+    assert cal is not None and (cal.scale, cal.shift) == pytest.approx((1.0, 0.0))
+    assert stored_calibration(state, depth, owner("cd", 2, 2)) is None  # another photo
+    assert stored_calibration({}, depth, owner("ab", 2, 2)) is None  # never calibrated
+    one = {POINTS_KEY: rows[:1], FOR_KEY: owner("ab", 2, 2)}
+    assert stored_calibration(one, depth, owner("ab", 2, 2)) is None  # one point fixes no scale
+    same = {POINTS_KEY: [rows[0], {"x": 1, "y": 0, "distance_m": 1.0}], FOR_KEY: owner("ab", 2, 2)}
+    assert stored_calibration(same, depth, owner("ab", 2, 2)) is None  # refused: the Calibrate page says why

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.test_dashboard import app, captions, plotly_spec, typed_array, upload  # noqa: F401 (fixtures)
 from tests.geometry.test_intrinsics import exif_jpeg
+from tests.io.test_mesh_exports import glb_json
 
 def _mesh_spec(at: AppTest) -> dict:
     for i in range(len(at.get("plotly_chart"))):
@@ -98,9 +99,16 @@ def test_downloads_open_in_trimesh_and_the_stl_is_watertight(app: AppTest, monke
 
     monkeypatch.setattr(button_module.ButtonMixin, "download_button", capture)
     app.run()
-    glb = trimesh.load(io.BytesIO(seen["Mesh .glb"]()), file_type="glb", process=False)
+    glb_data = seen["Mesh .glb"]()
+    glb = trimesh.load(io.BytesIO(glb_data), file_type="glb", process=False)
     (geometry,) = glb.geometry.values()
     assert 0 < len(geometry.faces) <= 3_000 and geometry.visual.material.baseColorTexture is not None
+    extras = glb_json(glb_data)["asset"]["extras"]  # the file says what it holds, with the shared camera
+    assert extras["content"] == "a triangle mesh of the depth, textured with the photo"
+    assert extras["field_of_view"] == ("90.0° horizontal field of view, from the photo's EXIF FocalLengthIn35mmFilm "
+                                       "(18 mm)")
+    assert extras["source_size"] == "96x64"
+    assert geometry.visual.material.baseColorTexture.text["content"] == "the photo, as the mesh's texture"
     ply = trimesh.load(io.BytesIO(seen["Mesh .ply"]()), file_type="ply", process=False)
     assert (len(ply.vertices), len(ply.faces)) == (len(geometry.vertices), len(geometry.faces))
     stl = trimesh.load(io.BytesIO(seen["Printable relief .stl"]()), file_type="stl")
@@ -123,6 +131,9 @@ def test_browser_mesh_journey(page, tmp_path) -> None:
     stl = download(page, "Printable relief .stl", tmp_path)
     (geometry,) = trimesh.load(glb, process=False).geometry.values()
     assert len(geometry.faces) > 0 and geometry.visual.material.baseColorTexture is not None
+    extras = glb_json(glb.read_bytes())["asset"]["extras"]
+    assert extras["content"] == "a triangle mesh of the depth, textured with the photo"
+    assert extras["field_of_view"].startswith("60° horizontal field of view: the default")
     solid = trimesh.load(stl)
     assert solid.is_watertight and solid.extents[0] == pytest.approx(100.0, abs=0.1)
 

@@ -1,8 +1,9 @@
-"""Tests of core/geometry/stereo.py: DIBR stereo views, their layouts and the Dubois anaglyph.
+"""Tests of core/geometry/stereo.py: DIBR stereo views, their layouts, the Dubois anaglyph and the baseline.
 
 The synthetic scene is a textured plane (relative inverse depth 1) with a red box in front of
 it (inverse depth 3): its disparity relative to the plane is the strength setting by
-construction, and the hole the box leaves behind it has a known width.
+construction, and the hole the box leaves behind it has a known width. Calibrated with the
+plane at 4 m and the box at 1 m, the strength is a camera baseline.
 """
 
 from __future__ import annotations
@@ -10,16 +11,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.geometry.camera import focal_px_from_fov
 from core.geometry.stereo import (
     FILLS,
     LAYOUTS,
     MAX_STRENGTH_PCT,
     anaglyph,
+    baseline_m,
     compose,
+    depth_range,
     disparity_map,
     render_view,
     stereo_pair,
+    strength_for_baseline,
 )
+from core.measure.calibration import CalibrationPoint, calibrate
 
 RED = np.array([255, 0, 0], np.uint8)
 SENTINEL = np.array([1, 2, 3], np.uint8)  # nowhere else in the scene: a hole that kept pixel 0 shows it
@@ -263,3 +269,113 @@ def test_render_view_checks_its_disparity_and_shift():
     with pytest.raises(ValueError, match="pair"):
         render_view(rgb, disparity, (0.5,))
     assert np.array_equal(render_view(rgb, disparity, (0.0, 0.0)).image, rgb)  # no move: the photo
+
+
+# ---- the camera baseline a strength means, after a calibration to metres
+
+PLANE_M, BOX_M = 4.0, 1.0  # the scene's plane and box, in metres
+
+
+def metric_scene(width: int = 240):
+    """The box scene, calibrated from one box pixel at 1 m and one plane pixel at 4 m."""
+    rgb, depth, mask = scene(width=width)
+    box = np.argwhere(mask)[0]
+    points = [CalibrationPoint(int(box[1]), int(box[0]), BOX_M), CalibrationPoint(0, 0, PLANE_M)]
+    return rgb, depth, mask, calibrate(depth, points)
+
+
+def metric_range(depth, cal) -> tuple[float, float]:
+    """1 / Z in 1/m of the nearest and the farthest value, as the views count them."""
+    lo, hi = depth_range(depth)
+    return cal.inverse_depth_at(hi), cal.inverse_depth_at(lo)
+
+
+def test_the_calibration_puts_the_box_and_the_plane_at_their_metres():
+    _, depth, _, cal = metric_scene()
+    assert cal.depth_at(3.0) == pytest.approx(BOX_M) and cal.depth_at(1.0) == pytest.approx(PLANE_M)
+    assert metric_range(depth, cal) == pytest.approx((1 / BOX_M, 1 / PLANE_M))
+
+
+@pytest.mark.parametrize("fov_deg", [40.0, 60.0, 90.0])
+@pytest.mark.parametrize("strength_pct", [0.5, 3.0, 8.3, MAX_STRENGTH_PCT])
+def test_a_strength_is_one_baseline_and_back(strength_pct, fov_deg):
+    _, depth, _, cal = metric_scene()
+    width = depth.shape[1]
+    focal = focal_px_from_fov(width, fov_deg)
+    near, far = metric_range(depth, cal)
+    baseline = baseline_m(strength_pct, width, focal, near, far)
+    assert baseline > 0
+    assert strength_for_baseline(baseline, width, focal, near, far) == pytest.approx(strength_pct, rel=1e-12)
+
+
+@pytest.mark.parametrize(("width", "fov_deg", "baseline"), [(240, 60.0, 0.065), (240, 40.0, 0.03), (400, 75.0, 0.1)])
+def test_the_box_disparity_is_f_times_b_times_the_inverse_depth_step(width, fov_deg, baseline):
+    """Two cameras B apart see the box at 1 m and the plane at 4 m f * B * (1/1 - 1/4) px apart."""
+    rgb, depth, mask, cal = metric_scene(width)
+    focal = focal_px_from_fov(width, fov_deg)
+    expected_px = focal * baseline * (1 / BOX_M - 1 / PLANE_M)
+    strength = strength_for_baseline(baseline, width, focal, *metric_range(depth, cal))
+    assert strength / 100 * width == pytest.approx(expected_px)
+    assert baseline_m(strength, width, focal, *metric_range(depth, cal)) == pytest.approx(baseline)
+    # the rendered views: the far plane at the screen, the box moved by that disparity
+    pair = stereo_pair(rgb, depth, strength, convergence=0.0)
+    np.testing.assert_allclose(pair.disparity.pixels[mask], expected_px, rtol=1e-6)
+    left, right = (red(v.image) & ~v.holes for v in (pair.left, pair.right))
+    assert abs((columns(left)[0] - columns(right)[0]) - expected_px) <= 1.0
+
+
+def test_the_baseline_uses_the_range_the_views_are_normalised_by():
+    rgb, depth, mask, cal = metric_scene()
+    depth[2:4, 2:4] = np.nan  # counts as the farthest value, in the views and in the baseline
+    assert depth_range(depth) == (1.0, 3.0)
+    width, focal = depth.shape[1], focal_px_from_fov(depth.shape[1], 60.0)
+    pct = strength_for_baseline(0.05, width, focal, *metric_range(depth, cal))
+    d = disparity_map(depth, pct)
+    assert d.nearness[mask].min() == 1.0 and d.pixels[mask].max() == pytest.approx(focal * 0.05 * 0.75)
+
+
+def test_a_baseline_beyond_the_allowed_strengths_says_which_baselines_fit():
+    _, depth, _, cal = metric_scene()
+    width, focal = depth.shape[1], focal_px_from_fov(depth.shape[1], 60.0)
+    near, far = metric_range(depth, cal)
+    most = baseline_m(10.0, width, focal, near, far)
+    with pytest.raises(ValueError, match=rf"more than the 10 % allowed.*at most {most * 100:.3g} cm"):
+        strength_for_baseline(3 * most, width, focal, near, far, max_pct=10.0)
+    with pytest.raises(ValueError, match=rf"more than the {MAX_STRENGTH_PCT:g} % allowed"):
+        strength_for_baseline(10.0, width, focal, near, far)  # 10 m apart
+    with pytest.raises(ValueError, match="less than the 0.5 % allowed.*at least"):
+        strength_for_baseline(1e-4, width, focal, near, far, min_pct=0.5)
+    assert strength_for_baseline(most, width, focal, near, far, max_pct=10.0) == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        ((3.0, 240, 200.0, 0.5, 0.5), ValueError, "constant map has no depth range"),
+        ((3.0, 240, 200.0, 0.25, 1.0), ValueError, "must be larger than inv_depth_far"),
+        ((3.0, 240, 200.0, -0.1, -0.5), ValueError, "at or beyond infinity"),
+        ((3.0, 240, 0.0, 1.0, 0.25), ValueError, "focal_px must be > 0"),
+        ((3.0, 240, float("inf"), 1.0, 0.25), ValueError, "focal_px must be finite"),
+        ((3.0, 0, 200.0, 1.0, 0.25), ValueError, "width must be"),
+        ((3.0, 240.0, 200.0, 1.0, 0.25), TypeError, "width must be an int"),
+        ((0.0, 240, 200.0, 1.0, 0.25), ValueError, "strength_pct must be > 0"),
+        ((25.0, 240, 200.0, 1.0, 0.25), ValueError, "strength_pct must be in"),
+    ],
+)
+def test_baseline_m_refuses_bad_input_with_what_to_pass(args, error, match):
+    with pytest.raises(error, match=match):
+        baseline_m(*args)
+
+
+def test_strength_for_baseline_refuses_a_baseline_that_is_not_a_distance():
+    with pytest.raises(ValueError, match="baseline_m must be > 0"):
+        strength_for_baseline(0.0, 240, 200.0, 1.0, 0.25)
+    with pytest.raises(TypeError, match="baseline_m must be a real number"):
+        strength_for_baseline("6.3 cm", 240, 200.0, 1.0, 0.25)
+    with pytest.raises(ValueError, match="max_pct must be in"):
+        strength_for_baseline(0.063, 240, 200.0, 1.0, 0.25, max_pct=30.0)
+
+
+def test_a_far_end_beyond_infinity_still_gives_a_baseline():
+    """Sky that a fit puts beyond infinity (1/Z <= 0): the disparity, linear in 1/Z, is still defined."""
+    assert baseline_m(3.0, 240, 200.0, 0.5, -0.1) == pytest.approx(7.2 / (200.0 * 0.6))

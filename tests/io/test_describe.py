@@ -97,9 +97,61 @@ def test_a_stereo_picture_and_a_mesh_texture_say_what_they_show(tmp_path, capsys
         assert line in " ".join(printed.split()), line
 
 
+def test_a_glb_a_wiggle_gif_and_an_orbit_mp4_say_what_they_hold(tmp_path, capsys):
+    from core.geometry.mesh import build_mesh
+    from core.io.mesh_exports import glb_bytes
+    from core.video.photo3d import orbit_mp4_bytes, wiggle_gif
+    from tests.geometry.test_mesh import scene as mesh_scene
+    from tests.geometry.test_stereo import scene as stereo_scene
+
+    rgb, depth, _ = stereo_scene(48, 64, (10, 30, 20, 40))
+    mesh = build_mesh(*mesh_scene(), fov_deg=60.0, faces=2_000)
+    files = {
+        "m.glb": glb_bytes(mesh, FACTS.mesh(60.0)),
+        "w.gif": wiggle_gif(rgb, depth, 4.0, 0.5, frames=4, facts=FACTS, fov=55.0, baseline_m=0.063),
+        "o.mp4": orbit_mp4_bytes(rgb, depth, 4.0, 0.5, seconds=1.0, fps=10, facts=FACTS, fov=55.0),
+    }
+    kinds = {"m.glb": f"GLB (binary glTF 2), 1 mesh, {len(mesh.vertices)} vertices, {mesh.n_faces} faces, "
+                      "images: image/png",
+             "w.gif": "GIF, 64x48, 4 frames", "o.mp4": "MP4, h264 64x48, 1.00 s"}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        fields = describe_file(tmp_path / name)
+        assert fields["file"] == kinds[name], name
+        assert {key: fields[key] for key in COMMON} == COMMON, name
+    glb, gif, mp4 = (describe_file(tmp_path / name) for name in files)
+    assert glb["content"] == "a triangle mesh of the depth, textured with the photo"
+    assert glb["field_of_view"] == "60.0° horizontal field of view"
+    for fields, layout in ((gif, "wiggle"), (mp4, "orbit")):
+        assert fields["content"] == "stereo views rendered from relative inverse depth" and fields["layout"] == layout
+        assert fields["strength"].startswith("4 % of the width") and fields["convergence"].startswith("0.5 ")
+        assert fields["field_of_view"] == "55.0° horizontal field of view"
+    assert gif["baseline"].startswith("0.063 m between the two cameras") and "baseline" not in mp4
+    assert "encoder" not in mp4 and "major_brand" not in mp4  # the muxer's own keys are not facts
+    assert main(["describe", *(str(tmp_path / name) for name in files)]) == 0  # what the user reads
+    printed = " ".join(capsys.readouterr().out.split())
+    for line in ("file: GLB (binary glTF 2)", "content: a triangle mesh of the depth", "layout: wiggle",
+                 "baseline: 0.063 m between the two cameras", "layout: orbit", "file: MP4, h264 64x48",
+                 f"weights_sha256: {'cd' * 32}"):
+        assert line in printed, line
+
+
+def test_animations_and_meshes_without_facts_say_so():
+    from core.video.photo3d import gif_bytes
+
+    gif = describe_bytes(gif_bytes([np.zeros((4, 6, 3), np.uint8)]))
+    assert gif == {"file": "GIF, 6x4, 1 frame", "metadata": "none: the file states no fields"}
+
+
 def test_describe_refuses_other_files(tmp_path):
     with pytest.raises(ValueError, match="not a file this app writes"):
+        describe_bytes(b"BM6\x00\x00\x00....")
+    with pytest.raises(ValueError, match="damaged GIF"):
         describe_bytes(b"GIF89a....")
+    with pytest.raises(ValueError, match="damaged GLB"):
+        describe_bytes(b"glTF\x02\x00\x00\x00" + b"\x00" * 12)
+    with pytest.raises(ValueError, match="damaged MP4"):
+        describe_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 20)
     broken = io.BytesIO()
     with zipfile.ZipFile(broken, "w") as zf:
         zf.writestr("notes.txt", "hello")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import io
+import json
+import struct
 import zipfile
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from PIL import Image
 
 from core import __version__
 from core.geometry.mesh import build_mesh, build_relief
-from core.io.mesh_exports import glb_bytes, obj_zip_bytes, ply_mesh_bytes, stl_bytes
+from core.io.mesh_exports import MeshFileSettings, glb_bytes, mesh_file, obj_zip_bytes, ply_mesh_bytes, stl_bytes
 from core.io.metadata import DepthFacts
 from tests.geometry.test_mesh import scene
 
@@ -36,6 +38,40 @@ def test_glb_round_trips_with_its_texture(mesh) -> None:
     texture = np.asarray(loaded.visual.material.baseColorTexture.convert("RGB"))
     np.testing.assert_array_equal(texture, mesh.texture)  # embedded, lossless
     np.testing.assert_allclose(loaded.visual.uv, mesh.uv, atol=1e-6)
+
+
+def glb_json(data: bytes) -> dict:
+    """The glTF JSON of a GLB: its first chunk, after the 12-byte header."""
+    length, kind = struct.unpack("<II", data[12:20])
+    assert kind == 0x4E4F534A  # "JSON"
+    return json.loads(data[20:20 + length])
+
+
+def test_the_glb_says_what_it_holds_in_its_asset_extras_and_its_texture(mesh) -> None:
+    facts = DepthFacts("MiDaS v2.1 small", "9a" * 32, 256, (80, 60))
+    data = glb_bytes(mesh, facts.mesh(60.0))
+    extras = glb_json(data)["asset"]["extras"]  # glTF 2.0 allows extras on any object
+    assert extras["content"] == "a triangle mesh of the depth, textured with the photo"
+    assert extras["units"].startswith("unitless") and "not metres" in extras["units"]
+    assert extras["field_of_view"] == "60.0° horizontal field of view" and "y up" in extras["encoding"]
+    assert extras["weights_sha256"] == "9a" * 32 and extras["network_size"] == 256  # JSON: numbers stay numbers
+    assert extras["source_size"] == "80x60" and extras["app_version"] == __version__
+    # trimesh still reads the same mesh, and the embedded texture PNG states the photo's facts
+    scene_ = trimesh.load(io.BytesIO(data), file_type="glb", process=False)
+    (loaded,) = scene_.geometry.values()
+    assert (len(loaded.vertices), len(loaded.faces)) == (len(mesh.vertices), mesh.n_faces)
+    texture = loaded.visual.material.baseColorTexture
+    np.testing.assert_array_equal(np.asarray(texture.convert("RGB")), mesh.texture)
+    assert texture.text["content"] == "the photo, as the mesh's texture" and texture.text["weights_sha256"] == "9a" * 32
+    # mesh_file (the CLI's) states the field of view it used
+    name, made, _ = mesh_file(*scene(), "scene.jpg", 47.5, MeshFileSettings(faces=2_000), facts)
+    assert name == "scene.glb" and glb_json(made)["asset"]["extras"]["field_of_view"].startswith("47.5°")
+    with pytest.raises(TypeError, match="DepthFacts"):
+        glb_bytes(mesh, {"model": "x"})
+
+
+def test_a_glb_without_facts_has_no_extras(mesh) -> None:
+    assert "extras" not in glb_json(glb_bytes(mesh))["asset"]
 
 
 def test_obj_zip_round_trips_with_mtl_and_png(mesh, tmp_path: Path) -> None:

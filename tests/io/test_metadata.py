@@ -14,10 +14,13 @@ from PIL import Image
 
 from core import __version__
 from core.io.exports import png16_bytes, png_bytes
+from core.geometry.intrinsics import FieldOfView
 from core.io.metadata import (
     DepthFacts,
     facts_for,
+    facts_text,
     png_with_text,
+    read_facts_text,
     read_png_text,
     read_sidecar,
     sidecar_bytes,
@@ -147,6 +150,50 @@ def test_stereo_facts_know_every_layout_and_fill_and_refuse_bad_settings():
         _facts().stereo("sbs", 0.0, 0.5, "background")
     with pytest.raises(ValueError, match="convergence"):
         _facts().stereo("sbs", 3.0, 1.5, "background")
+
+
+def test_stereo_facts_state_the_field_of_view_and_the_baseline_when_known():
+    fov = FieldOfView(65.5, "exif", "65.5° horizontal field of view, from the photo's EXIF FocalLengthIn35mmFilm")
+    fields = _facts().stereo("anaglyph", 3.0, 0.5, "background", fov=fov, baseline_m=0.0634).fields()
+    assert fields["field_of_view"] == fov.note
+    assert fields["baseline"].startswith("0.0634 m between the two cameras")
+    plain = _facts().stereo("sbs", 3.0, 0.5, "background", fov=60.0).fields()
+    assert plain["field_of_view"] == "60.0° horizontal field of view" and "baseline" not in plain
+    again = _facts().stereo("sbs", 3.0, 0.5, "background", fov=fov).stereo("tb", 3.0, 0.5, "background").fields()
+    assert "field_of_view" not in again  # a new picture states only its own camera
+    with pytest.raises(ValueError, match="baseline_m must be a positive number of metres"):
+        _facts().stereo("sbs", 3.0, 0.5, "background", baseline_m=-0.06)
+    with pytest.raises(ValueError, match="fov must be a FieldOfView or"):
+        _facts().stereo("sbs", 3.0, 0.5, "background", fov=200.0)
+
+
+@pytest.mark.parametrize(("layout", "says"), [("wiggle", "GIF, 256 colours"), ("orbit", "H.264 video")])
+def test_animations_say_what_kind_of_file_they_are(layout, says):
+    fields = _facts().stereo(layout, 3.0, 0.5, "background").fields()
+    assert fields["layout"] == layout and fields["encoding"].startswith(says)
+    assert fields["content"] == "stereo views rendered from relative inverse depth"
+
+
+def test_a_mesh_says_it_is_a_mesh_in_relative_units_with_its_field_of_view():
+    fields = _facts().with_extra(shape="3x5").mesh(52.0).fields()
+    assert fields["content"] == "a triangle mesh of the depth, textured with the photo"
+    assert fields["units"].startswith("unitless") and fields["field_of_view"] == "52.0° horizontal field of view"
+    assert "shape" not in fields and fields["weights_sha256"] == SHA
+    texture = _facts().mesh(52.0).texture().fields()  # the GLB's texture: the photo, no camera
+    assert texture["content"] == "the photo, as the mesh's texture" and "field_of_view" not in texture
+
+
+def test_facts_text_is_one_line_per_field_and_reads_back():
+    fields = _facts().stereo("wiggle", 3.0, 0.5, "background", fov=60.0).text_fields()
+    text = facts_text(fields)
+    assert text.splitlines()[0] == "content: stereo views rendered from relative inverse depth"
+    assert read_facts_text(text) == fields and read_facts_text(text.encode("utf-8")) == fields
+    assert DepthFacts.from_fields(read_facts_text(text)).weights_sha256 == SHA
+    assert read_facts_text("a comment someone else wrote\nlayout: wiggle") == {"layout": "wiggle"}
+    with pytest.raises(ValueError, match="no line breaks"):
+        facts_text({"note": "two\nlines"})
+    with pytest.raises(ValueError, match="no line breaks"):
+        facts_text({"a: b": "c"})
 
 
 def test_a_mesh_texture_says_it_is_the_photo():

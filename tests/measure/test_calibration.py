@@ -192,6 +192,10 @@ def test_depth_map_marks_pixels_beyond_infinity_invalid() -> None:
     np.testing.assert_allclose(depth, [[0.0, 0.0], [1.0, 0.25]])
     with pytest.raises(ValueError, match="farther than this calibration"):
         cal.depth_at(1.0)
+    # inverse depth is defined there too (at or beyond infinity: 0 or less), as a disparity needs
+    assert [cal.inverse_depth_at(v) for v in (1.0, 2.0, 3.0)] == [-1.0, 0.0, 1.0]
+    with pytest.raises(ValueError, match="finite"):
+        cal.inverse_depth_at(float("nan"))
 
 
 def test_measure_distance_same_depth_symmetric_about_centre() -> None:

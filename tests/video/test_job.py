@@ -34,10 +34,24 @@ def test_a_job_reports_both_stages_and_returns_the_result(tmp_path):
     assert job.wait(60)
     result = job.result()
     assert result.frames == 5 and result.depth_npz.is_file()
-    assert [p.stage for p in seen] == [1] * 5 + [2] * 5
+    assert [p.stage for p in seen] == ["depth"] * 5 + ["encoding"] * 5
     assert [p.done for p in seen] == [1, 2, 3, 4, 5] * 2 and seen[-1].fraction == 1.0
+    assert seen[4].fraction == 0.5 and seen[5].fraction == pytest.approx(0.6)
     assert seen[2].fps > 0 and seen[2].seconds_left is not None
     assert seen[2].line().startswith("Predicting depth: frame 3 of 5 · ")
+    assert seen[7].line().startswith("Encoding the videos: frame 3 of 5 · ")
+
+
+def test_a_per_frame_job_is_one_stage_from_start_to_end(tmp_path):
+    clip = make_clip(tmp_path / "c.mp4", 4, 10, (32, 24))
+    seen: list[JobProgress] = []
+    job = VideoJob(lambda progress, cancel: process_video(
+        clip, _SlowPredictor(threading.Event()), tmp_path / "out", "c", mode="per-frame",
+        progress=lambda *a: (progress(*a), seen.append(job.progress())), cancel=cancel))
+    assert job.wait(60) and job.result().frames == 4
+    assert [p.stage for p in seen] == ["depth and encoding"] * 4
+    assert [p.fraction for p in seen] == [0.25, 0.5, 0.75, 1.0]
+    assert seen[1].line().startswith("Predicting depth and encoding the videos: frame 2 of 4 · ")
 
 
 def test_cancel_stops_before_the_next_frame_and_leaves_no_file(tmp_path):

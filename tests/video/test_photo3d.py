@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
+
+from core.io.metadata import DepthFacts, read_facts_text
 
 from core.video.photo3d import (
     gif_bytes,
@@ -115,3 +118,34 @@ def test_a_constant_map_gives_a_still_wiggle():
     rgb, _, _ = scene(20, 30, (5, 10, 5, 10))
     frames, info = gif_frames(wiggle_gif(rgb, np.zeros((20, 30), np.float32), frames=2, frame_ms=110))
     assert len(frames) == 1 and info["duration"] == 220  # Pillow merges identical frames into one
+
+
+FACTS = DepthFacts("MiDaS v2.1 small", "5e" * 32, 256, (64, 48))
+
+
+def test_the_wiggle_gif_says_what_it_holds_in_its_comment():
+    rgb, depth, _ = scene(48, 64, (10, 30, 20, 40))
+    data = wiggle_gif(rgb, depth, 4.0, 0.25, frames=4, fill="telea", facts=FACTS, fov=60.0, baseline_m=0.063)
+    frames, info = gif_frames(data)
+    assert len(frames) == 4 and info["loop"] == 0  # still the same animation
+    fields = read_facts_text(info["comment"])  # Pillow gives the comment extension's bytes
+    assert fields == FACTS.stereo("wiggle", 4.0, 0.25, "telea", fov=60.0, baseline_m=0.063).text_fields()
+    assert fields["layout"] == "wiggle" and fields["strength"].startswith("4 % of the width")
+    assert fields["hole_fill"].startswith("telea") and fields["weights_sha256"] == "5e" * 32
+    assert fields["field_of_view"] == "60.0° horizontal field of view" and fields["baseline"].startswith("0.063 m")
+    assert "comment" not in gif_frames(wiggle_gif(rgb, depth, 4.0, frames=2))[1]  # no facts, no comment
+    with pytest.raises(TypeError, match="DepthFacts"):
+        wiggle_gif(rgb, depth, facts={"model": "x"})
+
+
+def test_the_orbit_mp4_says_what_it_holds_in_its_container_metadata(tmp_path):
+    rgb, depth, _ = scene(48, 64, (10, 30, 20, 40))
+    path = write_orbit_mp4(tmp_path / "o.mp4", rgb, depth, 4.0, 0.5, seconds=1.0, fps=10, facts=FACTS, fov=48.0)
+    with av.open(str(path)) as container:
+        metadata = dict(container.metadata)
+    expected = FACTS.stereo("orbit", 4.0, 0.5, "background", fov=48.0).text_fields()
+    assert {key: metadata.get(key) for key in expected} == expected
+    assert metadata["encoding"].startswith("H.264 video") and metadata["field_of_view"].startswith("48.0°")
+    assert probe_video(path).codec == "h264" and len(list(read_frames(path))) == 10
+    with av.open(io.BytesIO(orbit_mp4_bytes(rgb, depth, 4.0, seconds=1.0, fps=10, facts=FACTS))) as container:
+        assert container.metadata["layout"] == "orbit" and "field_of_view" not in container.metadata

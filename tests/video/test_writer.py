@@ -182,3 +182,20 @@ def test_the_two_encoders_of_a_960x540_clip_hold_far_less_than_x264s_defaults(tm
 
     ours, defaults = grown_mb("ours"), grown_mb("x264-defaults")
     assert ours <= 0.75 * defaults, f"encoders grew the peak RSS by {ours:.0f} MB (x264 defaults: {defaults:.0f} MB)"
+
+
+def test_metadata_is_kept_in_the_container_and_the_file_still_plays(tmp_path: Path) -> None:
+    facts = {"content": "stereo views rendered from relative inverse depth", "layout": "orbit",
+             "weights_sha256": "ab" * 32, "field_of_view": "60° horizontal field of view: the default"}
+    path = _write_scene(tmp_path / "orbit.mp4", 3, 10, (64, 48), metadata=facts)
+    with av.open(str(path)) as container:
+        assert {key: container.metadata.get(key) for key in facts} == facts  # every key, not only mp4's few
+        assert container.streams.video[0].codec_context.name == "h264"
+    data = path.read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")  # still +faststart
+    with av.open(str(_write_scene(tmp_path / "plain.mp4", 3, 10, (64, 48)))) as container:
+        assert "content" not in container.metadata
+    with pytest.raises(TypeError, match="metadata must map non-empty str keys to str values"):
+        Mp4Writer(tmp_path / "x.mp4", 10, 64, 48, metadata={"network_size": 256})
+    with pytest.raises(TypeError, match="metadata must be a mapping"):
+        Mp4Writer(tmp_path / "x.mp4", 10, 64, 48, metadata=[("a", "b")])
