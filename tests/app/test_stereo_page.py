@@ -24,7 +24,7 @@ from core.teaching.calibration_examples import example_points
 from tests.app.test_dashboard import app, captions, image_by_caption  # noqa: F401 (fixtures)
 from tests.app.test_journeys import _pick, _slide
 from tests.app.test_teaching_pages import depth, open_page, predictor  # noqa: F401 (fixtures)
-from tests.browser_support import UI_TIMEOUT, download, full_page_screenshot, go_to, wait_idle
+from tests.browser_support import SCREENSHOTS, UI_TIMEOUT, download, full_page_screenshot, go_to, wait_idle
 from tests.conftest import REPO
 from tests.shown_images import shown_image
 
@@ -212,7 +212,7 @@ def test_browser_stereo_journey(page, tmp_path, app_predictor) -> None:
     assert "field of view 60°, the default; metric scale from the Calibrate page" in text
     assert float(_slider_value(page)) == strength
     page.locator('[data-testid="stSlider"]').filter(has_text="Strength").scroll_into_view_if_needed()
-    page.screenshot(path="/tmp/h14/stereo_baseline.png")
+    page.screenshot(path=str(SCREENSHOTS / "stereo_baseline.png"))  # the strength and its baseline, in view
     full_page_screenshot(page, "stereo_page_baseline")
     saved = download(page, "Anaglyph PNG", tmp_path / "calibrated")
     with Image.open(saved) as image:
