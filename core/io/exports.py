@@ -16,7 +16,7 @@ import numpy as np
 
 from core import workers
 from core.checks import is_int
-from core.io.metadata import DepthFacts, png_with_text
+from core.io.metadata import DepthFacts, check_facts, png_with_text
 from core.maps.normalize import sanitize, to_uint16
 from core.geometry.pointcloud import PointCloud
 from core.geometry.intrinsics import FieldOfView
@@ -84,8 +84,7 @@ def png_bytes(image: np.ndarray, metadata: DepthFacts | None = None) -> bytes:
     png = _encode(".png", image, [], (np.uint8, np.uint16))
     if metadata is None:
         return png
-    if not isinstance(metadata, DepthFacts):
-        raise TypeError(f"metadata must be a core.io.metadata.DepthFacts or None, got {type(metadata).__name__}")
+    check_facts(metadata, "metadata")
     return png_with_text(png, metadata.text_fields())
 
 
@@ -182,9 +181,7 @@ def stereo_png_bytes(rgb: np.ndarray, depth: np.ndarray, layout: str, strength_p
     Returns:
         The PNG file contents: ``compose`` of :func:`core.geometry.stereo.stereo_pair`'s two views.
     """
-    if not isinstance(metadata, DepthFacts):
-        raise TypeError(f"metadata must be a core.io.metadata.DepthFacts (facts_for(...)), got "
-                        f"{type(metadata).__name__}")
+    check_facts(metadata, "metadata", optional=False)
     facts = metadata.stereo(layout, strength_pct, convergence, fill, fov=fov,
                             baseline_m=baseline_m)  # checks the settings before the rendering
     pair = stereo_pair(rgb, depth, strength_pct, convergence, fill=fill)

@@ -21,7 +21,7 @@ import numpy as np
 
 from core.geometry.mesh import DEFAULT_CUT, DepthMesh, Relief, build_mesh, build_relief
 from core.io.exports import file_stem, png_bytes
-from core.io.metadata import DepthFacts, png_with_text
+from core.io.metadata import DepthFacts, check_facts, png_with_text
 
 __all__ = ["MESH_FORMATS", "MeshFileSettings", "glb_bytes", "mesh_file", "obj_zip_bytes", "ply_mesh_bytes", "stl_bytes"]
 
@@ -37,12 +37,6 @@ def _check_mesh(mesh: DepthMesh) -> None:
 
 def _y_up(mesh: DepthMesh) -> np.ndarray:
     return mesh.vertices * _TO_Y_UP  # Nx3 float32, y up, -z forward
-
-
-def _check_facts(facts: DepthFacts | None) -> None:
-    if facts is not None and not isinstance(facts, DepthFacts):
-        raise TypeError(f"facts must be a core.io.metadata.DepthFacts (facts_for(...)) or None, got "
-                        f"{type(facts).__name__}")
 
 
 def glb_bytes(mesh: DepthMesh, facts: DepthFacts | None = None) -> bytes:
@@ -63,7 +57,7 @@ def glb_bytes(mesh: DepthMesh, facts: DepthFacts | None = None) -> bytes:
     from PIL import Image
 
     _check_mesh(mesh)
-    _check_facts(facts)
+    check_facts(facts)
     visual = trimesh.visual.TextureVisuals(uv=mesh.uv, image=Image.fromarray(mesh.texture))
     tm = trimesh.Trimesh(vertices=_y_up(mesh), faces=mesh.faces, visual=visual, process=False)
     if facts is None:
@@ -101,7 +95,7 @@ def obj_zip_bytes(mesh: DepthMesh, name: str = "mesh", facts: DepthFacts | None 
         The zip file contents (deflated).
     """
     _check_mesh(mesh)
-    _check_facts(facts)
+    check_facts(facts)
     stem = file_stem(name)
     obj = io.StringIO()
     obj.write("# depth mesh: y up, camera looking down -z; units as the depth (relative unless calibrated)\n")

@@ -33,6 +33,7 @@ from core.geometry.stereo import check_settings
 
 __all__ = [
     "DepthFacts",
+    "check_facts",
     "facts_for",
     "facts_text",
     "png_with_text",
@@ -322,6 +323,14 @@ def _without(extra: tuple[tuple[str, str], ...], *keys: str) -> tuple[tuple[str,
 
 def _text(value: str | int | float) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def check_facts(facts: object, name: str = "facts", *, optional: bool = True) -> DepthFacts | None:
+    """``facts`` if it is a :class:`DepthFacts` (or None, when ``optional``); else a TypeError saying what to pass."""
+    if (facts is None and optional) or isinstance(facts, DepthFacts):
+        return facts
+    raise TypeError(f"{name} must be a core.io.metadata.DepthFacts (facts_for(...)){' or None' if optional else ''}, "
+                    f"got {type(facts).__name__}")
 
 
 def facts_for(info, width: int, height: int, model: str | None = None) -> DepthFacts:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.checks import is_real
-from core.io.metadata import DepthFacts, png_with_text
+from core.io.metadata import DepthFacts, check_facts, png_with_text
 from core.measure.alignment import ScaleShift
 from core.maps.colormaps import colorize, colormap_lut
 from core.measure.metric_depth import depth_png16_mm_bytes
@@ -253,8 +253,7 @@ def synthetic_ground_truth_png(pred: np.ndarray, facts: DepthFacts, near_m: floa
         TypeError: ``facts`` is not a DepthFacts.
         ValueError: as :func:`synthetic_ground_truth`.
     """
-    if not isinstance(facts, DepthFacts):
-        raise TypeError(f"facts must be a core.io.metadata.DepthFacts (facts_for(...)), got {type(facts).__name__}")
+    check_facts(facts, optional=False)
     fit, depth, valid = _synthetic(pred, near_m, far_m)
     made = (f"synthetic: an exact scale and shift of the prediction in inverse depth (its 99th percentile at "
             f"{near_m:g} m, its 1st at {far_m:g} m), a self-check of the protocol, not a measurement")

@@ -37,7 +37,7 @@ from PIL import Image
 from core.checks import check_int, check_real
 from core.geometry.intrinsics import FieldOfView
 from core.geometry.stereo import disparity_map, render_view
-from core.io.metadata import DepthFacts, facts_text
+from core.io.metadata import DepthFacts, check_facts, facts_text
 from core.maps.display import downscale
 from core.video.writer import Mp4Writer
 
@@ -139,11 +139,8 @@ def _stated(
     fov: FieldOfView | float | None, baseline_m: float | None,
 ) -> dict[str, str] | None:
     """What an animation states: ``facts.stereo(layout, ...)`` as text fields, or None without facts."""
-    if facts is None:
+    if check_facts(facts) is None:
         return None
-    if not isinstance(facts, DepthFacts):
-        raise TypeError(f"facts must be a core.io.metadata.DepthFacts (facts_for(...)) or None, got "
-                        f"{type(facts).__name__}")
     return facts.stereo(layout, strength_pct, convergence, fill, fov=fov, baseline_m=baseline_m).text_fields()
 
 
